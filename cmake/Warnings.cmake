@@ -1,0 +1,18 @@
+# Warnings for our own targets (lh_warnings is linked PRIVATE by every layer).
+add_library(lh_warnings INTERFACE)
+target_compile_options(lh_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-qual -Wundef
+  -Wno-missing-field-initializers)
+if(LH_WERROR)
+  target_compile_options(lh_warnings INTERFACE -Werror)
+endif()
+target_compile_definitions(lh_warnings INTERFACE _GLIBCXX_ASSERTIONS)
+
+if(LH_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(LH_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,42 @@
+// Locating the real dumps of ../shared/dumps and their debuginfo, for tests that use them.
+//
+//   for (const auto& d : shared_dumps()) { ... d.truth["locks"] ... }
+//   auto vmlinux = vmlinux_for(d.release);   // nullopt -> GTEST_SKIP
+//
+// The shared folder is found at $LOCKHOUND_SHARED, else <source>/../shared. The DWARF vmlinux is
+// $LOCKHOUND_VMLINUX, else the cache of ../shared/dumps/get-debuginfo.sh
+// (${DEBUGINFO_CACHE:-${XDG_CACHE_HOME:-~/.cache}/lockdump-debuginfo}/REL/vmlinux-REL).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lockhound::testing {
+
+struct SharedDump {
+    std::string scenario;   // "abba-mutex"
+    std::string release;    // "6.1.0-56-amd64"
+    std::string dir;        // the scenario directory
+    std::vector<std::string> vmcores;  // every vmcore file in it (all formats)
+    nlohmann::json truth;
+    std::string name() const { return release + "/" + scenario; }
+};
+
+std::optional<std::string> shared_dir();
+std::vector<SharedDump> shared_dumps();
+std::optional<SharedDump> shared_dump(const std::string& scenario);
+std::optional<std::string> vmlinux_for(const std::string& release);
+std::string source_dir();
+std::string lockhound_binary();
+
+// Runs the lockhound binary with args; returns exit status and captured stdout (+stderr).
+struct CommandResult {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+CommandResult run_lockhound(const std::vector<std::string>& args);
+
+}  // namespace lockhound::testing
