@@ -18,7 +18,7 @@
 namespace lockhound {
 
 class ByteReader {
-public:
+  public:
     ByteReader() = default;
     explicit ByteReader(std::span<const std::byte> bytes) : bytes_(bytes) {}
 
@@ -65,7 +65,7 @@ public:
         return std::string_view(p, n);
     }
 
-private:
+  private:
     std::span<const std::byte> bytes_;
 };
 

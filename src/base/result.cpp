@@ -6,15 +6,24 @@ namespace lockhound {
 
 const char* to_string(ErrorKind kind) {
     switch (kind) {
-        case ErrorKind::kIo: return "I/O error";
-        case ErrorKind::kBadData: return "bad data";
-        case ErrorKind::kTruncated: return "truncated";
-        case ErrorKind::kNotInDump: return "not in dump";
-        case ErrorKind::kUnmapped: return "unmapped";
-        case ErrorKind::kNotFound: return "not found";
-        case ErrorKind::kUnsupported: return "unsupported";
-        case ErrorKind::kMismatch: return "mismatch";
-        case ErrorKind::kLimit: return "limit";
+        case ErrorKind::kIo:
+            return "I/O error";
+        case ErrorKind::kBadData:
+            return "bad data";
+        case ErrorKind::kTruncated:
+            return "truncated";
+        case ErrorKind::kNotInDump:
+            return "not in dump";
+        case ErrorKind::kUnmapped:
+            return "unmapped";
+        case ErrorKind::kNotFound:
+            return "not found";
+        case ErrorKind::kUnsupported:
+            return "unsupported";
+        case ErrorKind::kMismatch:
+            return "mismatch";
+        case ErrorKind::kLimit:
+            return "limit";
     }
     return "error";
 }

@@ -34,7 +34,9 @@ struct Error {
     std::uint64_t address = 0;  // the faulting address for kNotInDump / kUnmapped
     bool has_address = false;
 
-    static Error make(ErrorKind kind, std::string message) { return Error{kind, std::move(message)}; }
+    static Error make(ErrorKind kind, std::string message) {
+        return Error{kind, std::move(message)};
+    }
     static Error fault(ErrorKind kind, std::uint64_t address, std::string message) {
         return Error{kind, std::move(message), address, true};
     }

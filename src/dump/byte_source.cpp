@@ -12,7 +12,9 @@
 
 namespace lockhound::dump {
 
-std::span<const std::byte> ByteSource::view(std::uint64_t, std::uint64_t) const { return {}; }
+std::span<const std::byte> ByteSource::view(std::uint64_t, std::uint64_t) const {
+    return {};
+}
 
 static bool in_range(std::uint64_t size, std::uint64_t offset, std::uint64_t len) {
     return offset <= size && len <= size - offset;
@@ -20,7 +22,8 @@ static bool in_range(std::uint64_t size, std::uint64_t offset, std::uint64_t len
 
 Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail(ErrorKind::kIo, fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+    if (fd < 0)
+        return fail(ErrorKind::kIo, fmt::format("cannot open {}: {}", path, std::strerror(errno)));
     struct stat st {};
     if (fstat(fd, &st) != 0) {
         int e = errno;
@@ -39,12 +42,15 @@ Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path) {
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     ::close(fd);
-    if (p == MAP_FAILED) return fail(ErrorKind::kIo, fmt::format("cannot map {}: {}", path, std::strerror(e)));
+    if (p == MAP_FAILED)
+        return fail(ErrorKind::kIo, fmt::format("cannot map {}: {}", path, std::strerror(e)));
     ::madvise(p, size, MADV_RANDOM);
     return std::unique_ptr<MappedFile>(new MappedFile(static_cast<const std::byte*>(p), size));
 }
 
-MappedFile::~MappedFile() { ::munmap(const_cast<std::byte*>(data_), size_); }
+MappedFile::~MappedFile() {
+    ::munmap(const_cast<std::byte*>(data_), size_);
+}
 
 Result<> MappedFile::read(std::uint64_t offset, std::span<std::byte> out) const {
     if (!in_range(size_, offset, out.size()))

@@ -19,7 +19,7 @@
 namespace lockhound::dump {
 
 class ByteSource {
-public:
+  public:
     virtual ~ByteSource() = default;
     virtual std::uint64_t size() const = 0;
     // Fills out completely or fails (kTruncated when the range passes the end).
@@ -30,7 +30,7 @@ public:
 
 // A read-only mmap of a file.
 class MappedFile final : public ByteSource {
-public:
+  public:
     [[nodiscard]] static Result<std::unique_ptr<MappedFile>> open(const std::string& path);
     ~MappedFile() override;
     MappedFile(const MappedFile&) = delete;
@@ -40,7 +40,7 @@ public:
     Result<> read(std::uint64_t offset, std::span<std::byte> out) const override;
     std::span<const std::byte> view(std::uint64_t offset, std::uint64_t len) const override;
 
-private:
+  private:
     MappedFile(const std::byte* data, std::uint64_t size) : data_(data), size_(size) {}
     const std::byte* data_;
     std::uint64_t size_;
@@ -48,13 +48,13 @@ private:
 
 // Bytes held in memory (tests, fuzz targets).
 class MemoryBytes final : public ByteSource {
-public:
+  public:
     explicit MemoryBytes(std::vector<std::byte> bytes) : bytes_(std::move(bytes)) {}
     std::uint64_t size() const override { return bytes_.size(); }
     Result<> read(std::uint64_t offset, std::span<std::byte> out) const override;
     std::span<const std::byte> view(std::uint64_t offset, std::uint64_t len) const override;
 
-private:
+  private:
     std::vector<std::byte> bytes_;
 };
 

@@ -14,8 +14,8 @@ struct X86Regs {
 };
 
 struct CpuState {
-    int cpu = 0;                     // index in the order the notes appear
-    std::optional<int> pid;          // pr_pid of NT_PRSTATUS (the task on that CPU), when known
+    int cpu = 0;             // index in the order the notes appear
+    std::optional<int> pid;  // pr_pid of NT_PRSTATUS (the task on that CPU), when known
     X86Regs regs;
     std::optional<std::uint64_t> cr3;  // from QEMU's CPU state note
     std::optional<std::uint64_t> gs_base;

@@ -25,15 +25,15 @@ namespace lockhound::dump {
 
 struct DumpFile {
     std::string path;
-    std::string format;                       // human-readable description
-    std::unique_ptr<ByteSource> bytes;        // the file (or its un-flattened view)
-    std::unique_ptr<PhysicalMemory> memory;   // the RAM it holds
+    std::string format;                      // human-readable description
+    std::unique_ptr<ByteSource> bytes;       // the file (or its un-flattened view)
+    std::unique_ptr<PhysicalMemory> memory;  // the RAM it holds
     VmcoreInfo vmcoreinfo;
     std::string vmcoreinfo_text;
     std::vector<CpuState> cpus;
-    std::string header_release;               // utsname.release from a diskdump header, if any
+    std::string header_release;  // utsname.release from a diskdump header, if any
     std::uint64_t pages_in_dump = 0;
-    std::uint64_t pages_excluded = 0;         // pages the dump left out (filtering), if known
+    std::uint64_t pages_excluded = 0;  // pages the dump left out (filtering), if known
 };
 
 [[nodiscard]] Result<DumpFile> open_dump(const std::string& path);

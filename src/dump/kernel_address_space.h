@@ -31,7 +31,7 @@ struct PagingSetup {
 };
 
 class KernelAddressSpace final : public VirtualMemory {
-public:
+  public:
     KernelAddressSpace(PhysicalMemory& phys, PagingSetup setup);
 
     Result<> read(std::uint64_t vaddr, std::span<std::byte> out) override;
@@ -39,7 +39,7 @@ public:
     const PagingSetup& setup() const { return setup_; }
     PhysicalMemory& physical() { return phys_; }
 
-private:
+  private:
     [[nodiscard]] Result<std::uint64_t> walk(std::uint64_t vaddr);
 
     PhysicalMemory& phys_;

@@ -14,7 +14,7 @@
 namespace lockhound::dump {
 
 class PhysicalMemory {
-public:
+  public:
     virtual ~PhysicalMemory() = default;
     // Reads out.size() bytes at paddr; may cross pages. kNotInDump (with the address) for a page
     // the dump does not contain (filtered, beyond the file's end, never present).

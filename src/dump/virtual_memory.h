@@ -20,7 +20,7 @@
 namespace lockhound::dump {
 
 class VirtualMemory {
-public:
+  public:
     virtual ~VirtualMemory() = default;
 
     // Reads out.size() bytes at vaddr (may cross pages). Fails with kUnmapped / kNotInDump and the

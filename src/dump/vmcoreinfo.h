@@ -16,7 +16,7 @@
 namespace lockhound::dump {
 
 class VmcoreInfo {
-public:
+  public:
     // Never fails: unknown or malformed lines are skipped (the text is untrusted).
     static VmcoreInfo parse(std::string_view text);
 
@@ -30,12 +30,12 @@ public:
 
     std::string osrelease() const { return value("OSRELEASE").value_or(""); }
     std::string build_id() const { return value("BUILD-ID").value_or(""); }
-    std::uint64_t page_size() const;                    // PAGESIZE, default 4096
-    std::uint64_t kernel_offset() const;                // KERNELOFFSET (KASLR), default 0
-    std::optional<std::int64_t> crash_time() const;     // CRASHTIME
+    std::uint64_t page_size() const;                 // PAGESIZE, default 4096
+    std::uint64_t kernel_offset() const;             // KERNELOFFSET (KASLR), default 0
+    std::optional<std::int64_t> crash_time() const;  // CRASHTIME
     const std::map<std::string, std::string, std::less<>>& entries() const { return raw_; }
 
-private:
+  private:
     std::map<std::string, std::string, std::less<>> raw_;
 };
 

@@ -24,7 +24,9 @@ void FakeMemory::put_string(std::uint64_t addr, std::string_view s) {
     put(addr + s.size(), &nul, 1);
 }
 
-void FakeMemory::unmap(std::uint64_t addr) { segments_.erase(addr); }
+void FakeMemory::unmap(std::uint64_t addr) {
+    segments_.erase(addr);
+}
 
 Result<> FakeMemory::read(std::uint64_t vaddr, std::span<std::byte> out) {
     ++reads_;

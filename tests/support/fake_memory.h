@@ -16,7 +16,7 @@
 namespace lockhound::testing {
 
 class FakeMemory final : public dump::VirtualMemory {
-public:
+  public:
     void map(std::uint64_t addr, std::uint64_t len);
     void put(std::uint64_t addr, const void* data, std::size_t len);
     void put_u64(std::uint64_t addr, std::uint64_t v) { put(addr, &v, 8); }
@@ -26,7 +26,7 @@ public:
     Result<> read(std::uint64_t vaddr, std::span<std::byte> out) override;
     std::uint64_t reads() const { return reads_; }
 
-private:
+  private:
     std::map<std::uint64_t, std::vector<std::byte>> segments_;
     std::uint64_t reads_ = 0;
 };

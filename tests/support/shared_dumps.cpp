@@ -12,8 +12,12 @@ namespace fs = std::filesystem;
 
 namespace lockhound::testing {
 
-std::string source_dir() { return LH_SOURCE_DIR; }
-std::string lockhound_binary() { return LH_BINARY; }
+std::string source_dir() {
+    return LH_SOURCE_DIR;
+}
+std::string lockhound_binary() {
+    return LH_BINARY;
+}
 
 std::optional<std::string> shared_dir() {
     if (const char* env = std::getenv("LOCKHOUND_SHARED"); env && *env) {
@@ -52,8 +56,9 @@ std::vector<SharedDump> shared_dumps() {
             if (!d.vmcores.empty() && !d.truth.is_discarded()) out.push_back(std::move(d));
         }
     }
-    std::sort(out.begin(), out.end(),
-              [](const SharedDump& a, const SharedDump& b) { return a.name() < b.name(); });
+    std::sort(out.begin(), out.end(), [](const SharedDump& a, const SharedDump& b) {
+        return a.name() < b.name();
+    });
     return out;
 }
 

@@ -16,9 +16,9 @@
 namespace lockhound::testing {
 
 struct SharedDump {
-    std::string scenario;   // "abba-mutex"
-    std::string release;    // "6.1.0-56-amd64"
-    std::string dir;        // the scenario directory
+    std::string scenario;              // "abba-mutex"
+    std::string release;               // "6.1.0-56-amd64"
+    std::string dir;                   // the scenario directory
     std::vector<std::string> vmcores;  // every vmcore file in it (all formats)
     nlohmann::json truth;
     std::string name() const { return release + "/" + scenario; }

@@ -1,0 +1,85 @@
+// DiskDump: makedumpfile's kdump-compressed format ("KDUMP   " signature, header version >= 6
+// fully supported, older read best-effort), as physical memory.
+//
+//   auto dd = DiskDump::open(bytes);   // header, sub-header, bitmaps, page descriptors
+//   dd->read_phys(paddr, buf);         // decompresses zlib/lzo/snappy/zstd pages, cached
+//   dd->has_page(paddr);               // false for pages the dump excluded (filtering)
+//
+// Layout: block 0 disk_dump_header; block 1.. kdump_sub_header (phys_base, dump_level, offsets of
+// VMCOREINFO and the ELF notes); then two bitmaps (pages present / pages dumped); then one 24-byte
+// page_desc {offset, size, flags, page_flags} per dumped page, in pfn order.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dump/byte_source.h"
+#include "dump/decompress.h"
+#include "dump/elf_notes.h"
+#include "dump/physical_memory.h"
+
+namespace lockhound::dump {
+
+struct DiskDumpHeader {
+    int header_version = 0;
+    std::string release;       // utsname.release (QEMU leaves it empty)
+    std::string machine;       // utsname.machine
+    std::uint32_t status = 0;  // DUMP_DH_COMPRESSED_* of the whole file
+    std::uint32_t block_size = 0;
+    std::uint32_t sub_hdr_size = 0;
+    std::uint32_t bitmap_blocks = 0;
+    std::uint64_t max_mapnr = 0;
+    int nr_cpus = 0;
+    std::int64_t phys_base = 0;
+    int dump_level = 0;
+};
+
+class DiskDump final : public PhysicalMemory {
+  public:
+    static bool looks_diskdump(const ByteSource& bytes);
+    // bytes must outlive the DiskDump.
+    [[nodiscard]] static Result<std::unique_ptr<DiskDump>> open(const ByteSource& bytes);
+
+    Result<> read_phys(std::uint64_t paddr, std::span<std::byte> out) override;
+    bool has_page(std::uint64_t paddr) const override;
+    std::uint64_t phys_end() const override { return header_.max_mapnr * header_.block_size; }
+
+    const DiskDumpHeader& header() const { return header_; }
+    const NoteContents& notes() const { return notes_; }
+    const std::string& vmcoreinfo() const { return vmcoreinfo_; }
+    std::uint64_t dumped_pages() const { return dumped_pages_; }
+    std::uint64_t valid_pages() const { return valid_pages_; }
+    // Compression methods seen in the page descriptors read so far, or from the header status.
+    std::string compression_summary() const;
+
+  private:
+    explicit DiskDump(const ByteSource& bytes) : bytes_(bytes) {}
+    bool dumped(std::uint64_t pfn) const;
+    std::uint64_t rank(std::uint64_t pfn) const;  // number of dumped pages below pfn
+    [[nodiscard]] Result<const std::byte*> page(std::uint64_t pfn);
+
+    const ByteSource& bytes_;
+    DiskDumpHeader header_;
+    NoteContents notes_;
+    std::string vmcoreinfo_;
+    std::vector<std::uint64_t> valid_bitmap_;
+    std::vector<std::uint64_t> dump_bitmap_;
+    std::vector<std::uint64_t> rank_;  // dumped pages before each 64-bit word
+    std::uint64_t desc_offset_ = 0;
+    std::uint64_t dumped_pages_ = 0;
+    std::uint64_t valid_pages_ = 0;
+    unsigned seen_methods_ = 0;
+
+    // Direct-mapped cache of decompressed pages.
+    static constexpr std::size_t kCacheSlots = 512;
+    struct Slot {
+        std::uint64_t pfn = ~0ull;
+        std::vector<std::byte> data;
+    };
+    std::array<Slot, kCacheSlots> cache_;
+    std::vector<std::byte> scratch_;
+};
+
+}  // namespace lockhound::dump
