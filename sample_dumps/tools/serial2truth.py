@@ -146,6 +146,10 @@ def main():
     ap.add_argument("--cmdline", default="")
     ap.add_argument("--dbg-package", default="")
     ap.add_argument("--module-ko", default="")
+    ap.add_argument("--keep-meta-from", default="",
+                    help="rebuild the truth of an existing dump from its serial.log: "
+                         "take guest, debuginfo, files, provenance and timing from "
+                         "this older truth.json")
     a = ap.parse_args()
 
     with open(a.serial, "rb") as f:
@@ -208,6 +212,7 @@ def main():
         elif kind == "REPORT-END":
             in_report = False
         elif kind == "QUEUE" and in_report:
+            task_addr[int(d["pid"])] = int(d["task"], 16)
             queues.setdefault(d["lock"], []).append(
                 {"pid": int(d["pid"]), "tgid": int(d["tgid"]), "comm": d["comm"],
                  "mode": d["mode"], "queue_pos": int(d["pos"])})
@@ -325,6 +330,32 @@ def main():
                      "transitively_blocked_tasks": len(reaches(edges, p))}
                     for p in ranked[1:]]
 
+    # decode the owner words: which task do they name (for rwsems only a hint)
+    by_addr = {v: k for k, v in task_addr.items()}
+    owner_dec, extra_notes = {}, []
+    for lk in order:
+        r = raw.get(lk, {})
+        if "owner" not in r:
+            continue
+        ow = int(r["owner"], 16)
+        tp = ow & ~0x7
+        pid = by_addr.get(tp)
+        dec = {"task": "0x%x" % tp, "flags": "0x%x" % (ow & 0x7),
+               "pid": pid, "comm": comm.get(pid) if pid else None}
+        if locks[lk]["type"] == "rwsem":
+            readers = {h["pid"] for h in holders.get(lk, []) if h["mode"] == "read"}
+            if ow & 0x1:                 # RWSEM_READER_OWNED: only a hint
+                dec["meaning"] = ("reader-owned; the task pointer is the last task "
+                                  "that took the lock for read (not cleared on unlock)")
+                if pid not in readers:
+                    dec["stale"] = True
+                    extra_notes.append(
+                        "%s's owner field names pid %s (%s), which does NOT hold it: "
+                        "that task took and released the read lock earlier; the real "
+                        "read holder(s) %s can only be found from the stacks."
+                        % (lk, pid, dec["comm"] or "unknown task", sorted(readers)))
+        owner_dec[lk] = dec
+
     out_locks = []
     for lk in order:
         r = raw.get(lk, {})
@@ -337,6 +368,8 @@ def main():
             "state_at_dump": " ".join(["lock=%s" % lk] +
                                       ["%s=%s" % kv_ for kv_ in r.items()]),
         })
+        if lk in owner_dec:
+            out_locks[-1]["owner_decoded"] = owner_dec[lk]
 
     blocked = []
     for pid in sorted(tasks):
@@ -384,7 +417,7 @@ def main():
         "cycles": cycles,
         "root_cause": root_cause,
         "blocked_tasks": blocked,
-        "notes": info["notes"] + " pid = kernel task id, tgid = process id. "
+        "notes": " ".join([info["notes"]] + extra_notes) + " pid = kernel task id, tgid = process id. "
                  "Addresses are kernel virtual addresses printed with %px by the "
                  "module; stacks are /proc/PID/stack (hides __sched frames such as "
                  "the lock slowpaths and schedule()).",
@@ -396,6 +429,23 @@ def main():
         "timing_s": {k: int(v) for k, v in (s.split("=", 1) for s in a.timing)},
         "provenance": prov,
     }
+    if a.keep_meta_from:
+        old = json.load(open(a.keep_meta_from))
+        for key in ("guest", "debuginfo", "timing_s", "provenance"):
+            truth[key] = old.get(key, truth[key])
+        files = {}
+        for name, meta in old.get("files", {}).items():
+            p = os.path.join(a.outdir, name)
+            files[name] = dict(meta, size=os.path.getsize(p))
+            if "sha256" in meta and sha256(p) != meta["sha256"]:
+                problems.append("%s changed since %s" % (name, a.keep_meta_from))
+        files.pop("truth.json", None)
+        truth["files"] = files
+        truth["provenance"] = dict(truth["provenance"])
+        truth["provenance"]["truth_rebuilt"] = (
+            "truth.json re-derived from the unchanged serial.log with a newer "
+            "tools/serial2truth.py (dump not regenerated)")
+        truth["checks"]["problems"] = problems
     json.dump(truth, sys.stdout, indent=1)
     sys.stdout.write("\n")
     for p in problems:
