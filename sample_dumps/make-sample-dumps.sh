@@ -201,7 +201,7 @@ run_scenario() {
 	timeout $((BOOT_TIMEOUT + 120)) $PY "$HERE/tools/guestdump.py" run --kernel "$VMLINUZ" \
 		--initrd "$R/initrd.gz" --serial "$out/serial.log" --elf "$elf" \
 		--mem "$MEM" --smp "$SMP" --timeout "$BOOT_TIMEOUT" --append "$CMDLINE" ||
-		{ tail -n 30 "$out/serial.log" >&2 || true; die "$scen: guest did not get ready / dump failed (log: $out/serial.log)"; }
+		{ tail -n 30 "$out/serial.log" >&2 || true; echo >&2; die "$scen: guest did not get ready / dump failed (log: $out/serial.log)"; }
 	t2=$(date +%s)
 	$PY "$HERE/tools/guestdump.py" elf-fix "$elf" || die "$scen: elf-fix"
 	dump=$out/vmcore.mkd-d31-zlib
