@@ -1,7 +1,23 @@
 // lockhound: who holds the lock, what is the holder stuck on, and who is waiting.
-#include <cstdio>
+//
+// main is parse -> run one subcommand -> exit code. Each subcommand lives in its own file and
+// registers itself through the table below.
+#include <CLI/CLI.hpp>
 
-int main() {
-    std::puts("lockhound 0.1.0");
-    return 0;
+#include "cli/common.h"
+
+int main(int argc, char** argv) {
+    using namespace lockhound::cli;
+    CLI::App app{"lockhound: lock and hang analysis of Linux kernel crash dumps"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "lockhound 0.1.0");
+    int exit_code = kExitOk;
+    for (auto add : {add_info_command, add_tasks_command, add_search_command}) add(app, exit_code);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int rc = app.exit(e);
+        return rc == 0 ? kExitOk : kExitUsage;
+    }
+    return exit_code;
 }

@@ -28,12 +28,12 @@ namespace lockhound::kernel {
 
 struct OpenOptions {
     std::string dump_path;
-    std::string vmlinux_path;   // empty: search by build-id / release, then BTF from the dump
-    bool no_vmlinux = false;    // force types from BTF and symbols from kallsyms in the dump
+    std::string vmlinux_path;  // empty: search by build-id / release, then BTF from the dump
+    bool no_vmlinux = false;   // force types from BTF and symbols from kallsyms in the dump
 };
 
 class Kernel {
-public:
+  public:
     [[nodiscard]] static Result<std::unique_ptr<Kernel>> open(const OpenOptions& options);
     ~Kernel();
 
@@ -46,10 +46,10 @@ public:
     std::string debuginfo_description() const;
     std::optional<std::string> vmlinux_path() const;
 
-    const std::vector<Task>& tasks();             // walked once, cached
+    const std::vector<Task>& tasks();  // walked once, cached
     const Task* task_by_pid(int pid);
     const Task* task_by_address(std::uint64_t address);
-    const std::vector<Module>& modules();         // walked once, cached
+    const std::vector<Module>& modules();  // walked once, cached
     const Module* module_containing(std::uint64_t address);
 
     // Offset of a member (dotted path), or nullopt; cached per (struct, path).
@@ -60,7 +60,7 @@ public:
 
     struct Impl;
 
-private:
+  private:
     explicit Kernel(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

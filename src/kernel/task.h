@@ -10,11 +10,11 @@
 namespace lockhound::kernel {
 
 struct Task {
-    std::uint64_t address = 0;     // struct task_struct *
+    std::uint64_t address = 0;  // struct task_struct *
     int pid = 0;
     int tgid = 0;
-    std::string comm;              // raw bytes from the dump: untrusted, escape when printing
-    std::uint64_t state_raw = 0;   // __state (or state)
+    std::string comm;             // raw bytes from the dump: untrusted, escape when printing
+    std::uint64_t state_raw = 0;  // __state (or state)
     std::uint64_t exit_state = 0;
     char state = '?';              // as ps shows it: R S D T t X Z P I
     int cpu = -1;                  // thread_info.cpu / task->cpu, when readable
