@@ -3,13 +3,16 @@
 //   table.add({.address = a, .size = s, .name = "down_read"});
 //   table.finalize();                          // sort once, after all adds
 //   table.address_of("init_task");             // exact name (kernel first, then modules)
-//   table.lookup(pc)->format();                // "down_read+0x42/0x9a" or "lb_thread+0x11 [lockbomb]"
+//   table.lookup(pc)->format();                // "down_read+0x42/0x9a" or "lb_thread+0x11
+//   [lockbomb]" table.lookup_backtrace(ret)->format();     // %pB: looks up ret-1 (a call at a
+//   function's end)
 //
 // Filled from a vmlinux ELF symtab (elf_symbols.h), from the dump's kallsyms (kallsyms.h) and
 // from each loaded module's kallsyms (kernel layer).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,24 +23,32 @@ namespace lockhound::debuginfo {
 
 struct Symbol {
     std::uint64_t address = 0;
-    std::uint64_t size = 0;   // 0 when unknown (kallsyms): then up to the next symbol
+    std::uint64_t size = 0;  // 0 when unknown (kallsyms): then up to the next symbol
     std::string name;
-    std::string module;       // "" for vmlinux
-    char type = 't';          // nm-style: t/T text, d/D data, b/B bss, r/R rodata
+    std::string module;  // "" for vmlinux
+    char type = 't';     // nm-style: t/T text, d/D data, b/B bss, r/R rodata
     bool is_text() const { return type == 't' || type == 'T' || type == 'w' || type == 'W'; }
 };
 
 struct ResolvedAddress {
     const Symbol* symbol = nullptr;
     std::uint64_t offset = 0;
-    std::uint64_t size = 0;   // the symbol's size, or the distance to the next symbol
+    std::uint64_t size = 0;  // distance to the next symbol, as the kernel's kallsyms computes
+                             // and prints it; symbol->size when no next symbol is near
     // "name+0xoff/0xsize [module]" as the kernel prints %pB-style symbols.
     std::string format() const;
 };
 
 class SymbolTable {
-public:
+  public:
+    SymbolTable() = default;
+    SymbolTable(const SymbolTable& other);
+    SymbolTable& operator=(const SymbolTable& other);
+    SymbolTable(SymbolTable&&) noexcept = default;
+    SymbolTable& operator=(SymbolTable&&) noexcept = default;
+
     void add(Symbol symbol);
+    void reserve(std::size_t n) { symbols_.reserve(n); }
     void finalize();  // sorts and indexes; call after the last add
     std::size_t size() const { return symbols_.size(); }
     bool empty() const { return symbols_.empty(); }
@@ -46,12 +57,28 @@ public:
     const Symbol* find(std::string_view name) const;
     // The symbol containing addr (by size when known; else the nearest below, within 1 MiB and the
     // same module). nullopt when addr is before every symbol or beyond the containing one.
+    // Like the kernel, the nearest symbol below wins (a label inside a function names the code
+    // after it); among aliases at one address: non-weak first, then fewer leading underscores,
+    // then sized, then global. Requires finalize() (nullopt before it).
     std::optional<ResolvedAddress> lookup(std::uint64_t addr) const;
+    // As the kernel's %pB: resolves return_addr-1 and reports the offset of return_addr, so a
+    // return address just past a noreturn call at a function's end names that function.
+    std::optional<ResolvedAddress> lookup_backtrace(std::uint64_t return_addr) const;
     const std::vector<Symbol>& symbols() const { return symbols_; }
+    bool finalized() const { return finalized_; }
 
-private:
+  private:
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
     std::vector<Symbol> symbols_;  // sorted by address after finalize()
-    std::unordered_map<std::string, std::size_t> by_name_;
+    // Keys view the names in symbols_ (whose buffer is not touched between finalize() and the
+    // next add(); a moved vector keeps its buffer, and copies rebuild the index).
+    std::unordered_map<std::string_view, std::size_t, NameHash> by_name_;
+    std::vector<std::uint64_t> max_end_;  // max_end_[i]: largest address+size among symbols_[0..i]
     bool finalized_ = false;
 };
 

@@ -15,13 +15,23 @@
 
 namespace lockhound::debuginfo {
 
-enum class TypeKind { kInteger, kBool, kEnum, kPointer, kStruct, kUnion, kArray, kFunction, kOther };
+enum class TypeKind {
+    kInteger,
+    kBool,
+    kEnum,
+    kPointer,
+    kStruct,
+    kUnion,
+    kArray,
+    kFunction,
+    kOther
+};
 
 const char* to_string(TypeKind kind);
 
 struct MemberInfo {
-    std::uint64_t offset = 0;       // byte offset from the start of the outermost struct
-    std::uint64_t size = 0;         // byte size of the member's type (array: whole array)
+    std::uint64_t offset = 0;          // byte offset from the start of the outermost struct
+    std::uint64_t size = 0;            // byte size of the member's type (array: whole array)
     TypeKind kind = TypeKind::kOther;  // after stripping typedefs and qualifiers
     std::string type_name;          // name of the resolved type: "list_head", "task_struct" for a
                                     // pointer to it, "" for anonymous types; integers: "int", ...
@@ -31,7 +41,7 @@ struct MemberInfo {
 };
 
 class TypeInfo {
-public:
+  public:
     virtual ~TypeInfo() = default;
     // "DWARF from /usr/lib/debug/boot/vmlinux-6.1.0-56-amd64", "BTF from the dump (4.4 MB)".
     virtual std::string describe() const = 0;

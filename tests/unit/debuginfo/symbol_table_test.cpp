@@ -1,0 +1,130 @@
+#include "debuginfo/symbol_table.h"
+
+#include <gtest/gtest.h>
+
+namespace lockhound::debuginfo {
+namespace {
+
+SymbolTable sample() {
+    SymbolTable t;
+    t.add({.address = 0x1000, .size = 0x9a, .name = "down_read", .type = 'T'});
+    t.add({.address = 0x10a0, .size = 0x20, .name = "helper.isra.0", .type = 't'});
+    t.add({.address = 0x1100, .size = 0, .name = "entry_label", .type = 'T'});  // asm label
+    t.add({.address = 0x1180, .size = 0x40, .name = "after_label", .type = 'T'});
+    // Aliases at one address: the kernel prints the non-weak name with fewest underscores.
+    t.add({.address = 0x2000, .size = 0x10, .name = "__alias", .type = 'T'});
+    t.add({.address = 0x2000, .size = 0x10, .name = "weak_alias", .type = 'W'});
+    t.add({.address = 0x2000, .size = 0x10, .name = "alias", .type = 'T'});
+    // A data object with an object nested inside it.
+    t.add({.address = 0x3000, .size = 0x100, .name = "outer", .type = 'D'});
+    t.add({.address = 0x3010, .size = 0x8, .name = "inner", .type = 'd'});
+    // Module symbols (kallsyms: no sizes).
+    t.add({.address = 0xc000, .name = "lb_thread.cold", .module = "lockbomb", .type = 't'});
+    t.add({.address = 0xc11d, .name = "lb_init", .module = "lockbomb", .type = 't'});
+    t.finalize();
+    return t;
+}
+
+TEST(SymbolTable, ExactNames) {
+    auto t = sample();
+    EXPECT_EQ(t.size(), 11u);
+    EXPECT_EQ(t.address_of("down_read"), 0x1000u);
+    EXPECT_EQ(t.address_of("lb_init"), 0xc11du);
+    EXPECT_EQ(t.find("lb_init")->module, "lockbomb");
+    EXPECT_FALSE(t.address_of("nope"));
+    EXPECT_EQ(t.find("nope"), nullptr);
+}
+
+TEST(SymbolTable, KernelBeforeModulesAndGlobalBeforeLocal) {
+    SymbolTable t;
+    t.add({.address = 0xc000, .size = 4, .name = "dup", .module = "m", .type = 'T'});
+    t.add({.address = 0x5000, .size = 4, .name = "dup", .type = 't'});
+    t.add({.address = 0x4000, .size = 4, .name = "dup", .type = 't'});
+    t.add({.address = 0x6000, .size = 4, .name = "dup", .type = 'T'});
+    EXPECT_EQ(t.address_of("dup"), 0x6000u);  // works before finalize() too
+    t.finalize();
+    EXPECT_EQ(t.address_of("dup"), 0x6000u);
+    SymbolTable u;
+    u.add({.address = 0xc000, .size = 4, .name = "dup", .module = "m", .type = 'T'});
+    u.add({.address = 0x5000, .size = 4, .name = "dup", .type = 't'});
+    u.add({.address = 0x4000, .size = 4, .name = "dup", .type = 't'});
+    u.finalize();
+    EXPECT_EQ(u.address_of("dup"), 0x4000u);
+}
+
+TEST(SymbolTable, LookupBySizeAndKernelStyleFormat) {
+    auto t = sample();
+    auto r = t.lookup(0x1042);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->symbol->name, "down_read");
+    EXPECT_EQ(r->offset, 0x42u);
+    EXPECT_EQ(r->size, 0xa0u);  // distance to the next symbol, as kallsyms prints it
+    EXPECT_EQ(r->format(), "down_read+0x42/0xa0");
+    EXPECT_EQ(t.lookup(0x1000)->format(), "down_read+0x0/0xa0");
+    EXPECT_EQ(t.lookup(0x10a5)->format(), "helper.isra.0+0x5/0x60");
+    // In the padding after down_read (0x9a..0xa0): beyond the sized symbol.
+    EXPECT_FALSE(t.lookup(0x109b));
+    EXPECT_FALSE(t.lookup(0xfff));  // before every symbol
+}
+
+TEST(SymbolTable, LabelsReachToTheNextSymbol) {
+    auto t = sample();
+    auto r = t.lookup(0x1150);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->format(), "entry_label+0x50/0x80");
+    EXPECT_EQ(t.lookup(0x11c0 - 1)->format(), "after_label+0x3f/0xe80");
+}
+
+TEST(SymbolTable, AliasesAndNestedObjects) {
+    auto t = sample();
+    EXPECT_EQ(t.lookup(0x2004)->symbol->name, "alias");
+    EXPECT_EQ(t.lookup(0x3012)->format(), "inner+0x2/0x8");
+    auto r = t.lookup(0x3020);  // past inner's end but inside outer
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->symbol->name, "outer");
+    EXPECT_EQ(r->offset, 0x20u);
+    EXPECT_EQ(r->size, 0x100u);
+    EXPECT_FALSE(t.lookup(0x3100));
+}
+
+TEST(SymbolTable, ModulesAndBacktraceStyle) {
+    auto t = sample();
+    EXPECT_EQ(t.lookup(0xc114)->format(), "lb_thread.cold+0x114/0x11d [lockbomb]");
+    // The last symbol of a module has no next symbol: no size, and only 1 MiB of reach.
+    EXPECT_EQ(t.lookup(0xc120)->format(), "lb_init+0x3 [lockbomb]");
+    EXPECT_FALSE(t.lookup(0xc11d + (1u << 20)));
+    // %pB: a return address just past the end of a function still names it.
+    auto b = t.lookup_backtrace(0x109a);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->format(), "down_read+0x9a/0xa0");
+    EXPECT_FALSE(t.lookup_backtrace(0));
+}
+
+TEST(SymbolTable, EmptyAndUnfinalized) {
+    SymbolTable t;
+    EXPECT_TRUE(t.empty());
+    EXPECT_FALSE(t.lookup(0x1000));
+    t.add({.address = 0x1000, .size = 4, .name = "f"});
+    EXPECT_FALSE(t.lookup(0x1000));  // lookups need finalize()
+    t.finalize();
+    EXPECT_EQ(t.lookup(0x1001)->format(), "f+0x1/0x4");
+    EXPECT_EQ(ResolvedAddress{}.format(), "");
+}
+
+TEST(SymbolTable, AbsurdSizesDoNotMakeLookupsSlow) {
+    SymbolTable t;
+    t.add({.address = 0x1000, .size = ~0ull >> 1, .name = "huge"});
+    for (std::uint64_t i = 0; i < 100000; ++i)
+        t.add({.address = 0x2000 + 16 * i, .size = 8, .name = "f" + std::to_string(i)});
+    t.finalize();
+    for (std::uint64_t i = 0; i < 1000; ++i) {
+        auto r = t.lookup(0x2000 + 16 * (i * 97) + 12);  // in a gap: only "huge" contains it
+        if (r) {
+            EXPECT_EQ(r->symbol->name, "huge");
+        }
+    }
+    EXPECT_EQ(t.lookup(0x2000 + 16 * 5 + 4)->symbol->name, "f5");
+}
+
+}  // namespace
+}  // namespace lockhound::debuginfo
