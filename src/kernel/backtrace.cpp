@@ -1,0 +1,25 @@
+#include "kernel/backtrace.h"
+
+#include <fmt/format.h>
+
+namespace lockhound::kernel {
+
+std::string StackFrame::symbol() const {
+    if (function.empty()) return fmt::format("0x{:x}", pc);
+    return fmt::format("{}+0x{:x}/0x{:x}", function, offset, size);
+}
+
+bool Backtrace::reliable() const {
+    if (error) return false;
+    for (const auto& f : frames)
+        if (!f.reliable()) return false;
+    return true;
+}
+
+int Backtrace::find(std::string_view name) const {
+    for (std::size_t i = 0; i < frames.size(); ++i)
+        if (frames[i].function == name) return static_cast<int>(i);
+    return -1;
+}
+
+}  // namespace lockhound::kernel
