@@ -32,17 +32,21 @@ class BtfTypesTest : public ::testing::Test {
     static void SetUpTestSuite() {
         raw_ = new std::vector<std::byte>(vmlinux_btf_bytes());
         if (raw_->empty()) return;
-        auto t0 = std::chrono::steady_clock::now();
+        testing::Stopwatch parse_time;
         auto r = BtfTypes::from_bytes(*raw_, "vmlinux .BTF");
-        auto t1 = std::chrono::steady_clock::now();
         ASSERT_TRUE(r) << r.error().describe();
+        parse_time.report("BTF parse (btf__new)");
         types_ = std::move(*r).release();
+        testing::Stopwatch index_time;
         EXPECT_TRUE(types_->struct_size("task_struct"));  // builds the name index
-        auto t2 = std::chrono::steady_clock::now();
-        std::printf("[   info   ] BTF parse: %.1f ms, name index: %.1f ms, %zu types\n",
-                    std::chrono::duration<double, std::milli>(t1 - t0).count(),
-                    std::chrono::duration<double, std::milli>(t2 - t1).count(),
-                    types_->type_count());
+        index_time.report("BTF name index", std::to_string(types_->type_count()) + " types");
+        testing::Stopwatch lookup_time;
+        for (const char* s :
+             {"task_struct", "rw_semaphore", "mutex", "rwsem_waiter", "mutex_waiter", "mm_struct"})
+            EXPECT_TRUE(types_->member(s, "wait_list") || types_->member(s, "tasks") ||
+                        types_->member(s, "task") || types_->member(s, "mmap_lock"))
+                << s;
+        lookup_time.report("BTF 6 member lookups");
     }
     static void TearDownTestSuite() {
         delete types_;

@@ -18,7 +18,7 @@ class DwarfTypesTest : public ::testing::Test {
     static void SetUpTestSuite() {
         auto path = reference_vmlinux();
         if (!path) return;
-        auto t0 = std::chrono::steady_clock::now();
+        testing::Stopwatch time;
         auto r = DwarfTypes::open(*path);
         ASSERT_TRUE(r) << r.error().describe();
         types_ = std::move(*r).release();
@@ -26,10 +26,8 @@ class DwarfTypesTest : public ::testing::Test {
         for (const char* s :
              {"task_struct", "rw_semaphore", "mutex", "rwsem_waiter", "mutex_waiter", "mm_struct"})
             EXPECT_TRUE(types_->struct_size(s)) << s;
-        auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0);
-        std::printf("[   info   ] DWARF open + 6 structs: %.1f ms, %zu units scanned\n",
-                    ms.count(),
-                    types_->units_scanned());
+        time.report("DWARF open + 6 structs",
+                    std::to_string(types_->units_scanned()) + " units scanned");
     }
     static void TearDownTestSuite() {
         delete types_;

@@ -14,12 +14,10 @@ constexpr std::uint64_t kKaslr = 0x1e200000;  // a KERNELOFFSET seen on the shar
 TEST(ElfSymbols, VmlinuxSymtabMatchesNm) {
     auto path = testing::reference_vmlinux();
     if (!path) GTEST_SKIP() << "no DWARF vmlinux for " << testing::kRelease;
-    auto t0 = std::chrono::steady_clock::now();
+    testing::Stopwatch time;
     auto syms = load_elf_symbols(*path, kKaslr);
-    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0);
     ASSERT_TRUE(syms) << syms.error().describe();
-    std::printf(
-        "[   info   ] .symtab load + sort: %.1f ms, %zu symbols\n", ms.count(), syms->size());
+    time.report(".symtab load + sort", std::to_string(syms->size()) + " symbols");
     // `nm vmlinux` lists 127,398 symbols, 25 of them absolute assembler constants.
     EXPECT_EQ(syms->size(), 127373u);
 
