@@ -23,7 +23,8 @@ LockAnalysis analyze_locks(kernel::Kernel& kernel, const AnalysisOptions& option
 
 // Decodes the lock at address; kind picks the model when given, else the analysis' knowledge or
 // the most plausible model. nullopt when no model fits.
-std::optional<LockState> decode_lock_at(kernel::Kernel& kernel, std::uint64_t address,
+std::optional<LockState> decode_lock_at(kernel::Kernel& kernel,
+                                        std::uint64_t address,
                                         std::optional<LockKind> kind);
 
 }  // namespace lockhound::locks

@@ -22,7 +22,7 @@ struct TaskRef {
     std::uint64_t task = 0;  // struct task_struct *
     int pid = 0;
     int tgid = 0;
-    std::string comm;        // untrusted bytes: escape when printing
+    std::string comm;  // untrusted bytes: escape when printing
     char state = '?';
 };
 
@@ -36,51 +36,54 @@ struct Holder {
 struct Waiter {
     TaskRef task;
     Mode mode = Mode::kExclusive;
-    int queue_pos = 0;                  // 0 = first in the kernel's wait queue
-    std::uint64_t waiter_record = 0;    // address of its rwsem_waiter / mutex_waiter / ...
-    bool task_blocked = true;           // false: listed as waiter but not sleeping (anomaly)
+    int queue_pos = 0;                // 0 = first in the kernel's wait queue
+    std::uint64_t waiter_record = 0;  // address of its rwsem_waiter / mutex_waiter / ...
+    bool task_blocked = true;         // false: listed as waiter but not sleeping (anomaly)
 };
 
 struct LockState {
     std::uint64_t address = 0;
     LockKind kind = LockKind::kOther;
-    std::string model;                  // lock model file that decoded it, e.g. "rwsem/owner-flags-v5.3"
-    std::optional<std::string> name;    // by meaning: "lb_mutex[1] [lockbomb]", "mmap_lock of lbmm[93]"
-    std::string name_evidence;          // how the name was found
-    std::uint64_t owner_raw = 0;        // raw owner word (0 when the model has none)
+    std::string model;  // lock model file that decoded it, e.g. "rwsem/owner-flags-v5.3"
+    std::optional<std::string>
+        name;                     // by meaning: "lb_mutex[1] [lockbomb]", "mmap_lock of lbmm[93]"
+    std::string name_evidence;    // how the name was found
+    std::uint64_t owner_raw = 0;  // raw owner word (0 when the model has none)
     std::optional<std::int64_t> count_raw;
-    std::vector<std::string> state_notes;  // decoded state: "write-locked", "3 readers", "waiters bit"
+    std::vector<std::string>
+        state_notes;  // decoded state: "write-locked", "3 readers", "waiters bit"
     std::optional<std::uint64_t> reader_count;  // readers the count says hold it (rwsem)
     std::vector<Holder> holders;
-    std::vector<Waiter> waiters;        // queue order
-    std::vector<std::string> anomalies; // e.g. "waiters but no owner", "list loops"
+    std::vector<Waiter> waiters;         // queue order
+    std::vector<std::string> anomalies;  // e.g. "waiters but no owner", "list loops"
 };
 
 // Where the analysis found that a task waits on a lock.
 struct BlockedOn {
     TaskRef task;
     std::uint64_t lock = 0;
-    std::vector<std::string> evidence;  // "waiter record at ffff... on the stack, linked in lock's wait_list"
+    std::vector<std::string>
+        evidence;  // "waiter record at ffff... on the stack, linked in lock's wait_list"
 };
 
 // A task that blocks others and waits on no lock lockhound could decode.
 struct Frame {
     std::uint64_t pc = 0;
-    std::string symbol;                 // "io_schedule+0x12/0x40" (may be empty)
+    std::string symbol;  // "io_schedule+0x12/0x40" (may be empty)
 };
 
 struct TaskActivity {
     TaskRef task;
-    std::string blocked_in;             // "io_schedule", "schedule", "on CPU", "user space", ...
-    std::string summary;                // one line: what it is doing
-    std::vector<Frame> frames;          // short backtrace, innermost first
+    std::string blocked_in;     // "io_schedule", "schedule", "on CPU", "user space", ...
+    std::string summary;        // one line: what it is doing
+    std::vector<Frame> frames;  // short backtrace, innermost first
 };
 
 struct LockAnalysis {
     std::vector<LockState> locks;       // contended locks (waiters or inferred holders), by address
     std::vector<BlockedOn> blocked_on;  // task -> lock, for every task found waiting
     std::vector<TaskActivity> activities;  // what each holder / unexplained sleeper is doing
-    std::vector<TaskRef> unexplained;   // D tasks waiting on nothing lockhound could decode
+    std::vector<TaskRef> unexplained;      // D tasks waiting on nothing lockhound could decode
     std::vector<std::string> warnings;
 };
 

@@ -62,6 +62,38 @@ std::vector<SharedDump> shared_dumps() {
     return out;
 }
 
+std::vector<SharedDump> sample_dumps() {
+    std::vector<SharedDump> out;
+    fs::path root = fs::path(LH_SOURCE_DIR) / "sample_dumps";
+    std::error_code ec;
+    for (const auto& sc : fs::directory_iterator(root, ec)) {
+        fs::path truth = sc.path() / "truth.json";
+        if (!sc.is_directory() || !fs::exists(truth)) continue;
+        SharedDump d;
+        d.scenario = "sample/" + sc.path().filename().string();
+        d.dir = sc.path().string();
+        std::ifstream in(truth);
+        d.truth = nlohmann::json::parse(in, nullptr, false);
+        if (d.truth.is_discarded()) continue;
+        d.release = d.truth.value("kernel_release", "");
+        for (const auto& f : fs::directory_iterator(sc.path(), ec))
+            if (is_vmcore(f.path())) d.vmcores.push_back(f.path().string());
+        std::sort(d.vmcores.begin(), d.vmcores.end());
+        if (!d.vmcores.empty()) out.push_back(std::move(d));
+    }
+    std::sort(out.begin(), out.end(), [](const SharedDump& a, const SharedDump& b) {
+        return a.name() < b.name();
+    });
+    return out;
+}
+
+std::vector<SharedDump> all_truth_dumps() {
+    auto out = shared_dumps();
+    auto samples = sample_dumps();
+    out.insert(out.end(), samples.begin(), samples.end());
+    return out;
+}
+
 std::optional<SharedDump> shared_dump(const std::string& scenario) {
     for (auto& d : shared_dumps())
         if (d.scenario == scenario) return d;

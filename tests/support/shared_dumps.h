@@ -26,6 +26,10 @@ struct SharedDump {
 
 std::optional<std::string> shared_dir();
 std::vector<SharedDump> shared_dumps();
+// The project's own committed dumps under sample_dumps/ (same truth.json schema).
+std::vector<SharedDump> sample_dumps();
+// shared_dumps() followed by sample_dumps().
+std::vector<SharedDump> all_truth_dumps();
 std::optional<SharedDump> shared_dump(const std::string& scenario);
 std::optional<std::string> vmlinux_for(const std::string& release);
 std::string source_dir();

@@ -1,0 +1,302 @@
+#include "locks/lock_decoder.h"
+
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "kernel/list_walk.h"
+
+namespace lockhound::locks {
+
+namespace {
+
+std::string flag_text(std::uint64_t value, const std::map<std::uint64_t, std::string>& names) {
+    std::string s;
+    for (const auto& [bit, name] : names) {
+        if (!(value & bit)) continue;
+        if (!s.empty()) s += "|";
+        s += name;
+    }
+    return s;
+}
+
+// In-order walk of an rbtree (PREEMPT_RT rt_mutex waiters), bounded and loop-safe.
+WaitList walk_rbtree(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t root_node) {
+    WaitList out;
+    std::vector<std::uint64_t> stack;
+    std::unordered_set<std::uint64_t> seen;
+    std::uint64_t node = root_node;
+    while ((node || !stack.empty()) && out.entries.size() < ctx.max_waiters) {
+        while (node) {
+            if (!seen.insert(node).second || stack.size() > 256) {
+                out.error = Error::fault(
+                    ErrorKind::kLimit, node, "waiter tree loops or is implausibly deep");
+                return out;
+            }
+            stack.push_back(node);
+            auto left = ctx.mem.read_u64(node + m.rb_left_off);
+            if (!left) {
+                out.error = left.error();
+                return out;
+            }
+            node = *left & ~7ull;
+        }
+        node = stack.back();
+        stack.pop_back();
+        out.entries.push_back(node - m.link_off);
+        auto right = ctx.mem.read_u64(node + m.rb_right_off);
+        if (!right) {
+            out.error = right.error();
+            return out;
+        }
+        node = *right & ~7ull;
+    }
+    return out;
+}
+
+}  // namespace
+
+TaskRef task_ref(const kernel::Task& t) {
+    return TaskRef{t.address, t.pid, t.tgid, t.comm, t.state};
+}
+
+WaitList read_wait_list(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t address) {
+    WaitList out;
+    std::uint64_t head = address + m.list_off;
+    switch (m.model->waiters.layout) {
+        case WaitListLayout::kListHead: {
+            kernel::ListWalk w = kernel::walk_list(ctx.mem, head, {.max_nodes = ctx.max_waiters});
+            for (std::uint64_t n : w.nodes) out.entries.push_back(n - m.link_off);
+            out.error = w.error;
+            break;
+        }
+        case WaitListLayout::kSlist: {
+            // RHEL 7: the head is one pointer to the first waiter's list_head; the waiters form a
+            // ring that does not include the head.
+            auto first = ctx.mem.read_u64(head);
+            if (!first) {
+                out.error = first.error();
+                break;
+            }
+            if (*first == 0 || *first == head) break;
+            std::unordered_set<std::uint64_t> seen;
+            std::uint64_t node = *first;
+            do {
+                if (!seen.insert(node).second) {
+                    out.error =
+                        Error::fault(ErrorKind::kLimit,
+                                     node,
+                                     "waiter ring loops without returning to its first entry");
+                    break;
+                }
+                if (out.entries.size() >= ctx.max_waiters) {
+                    out.error = Error::make(ErrorKind::kLimit, "too many waiters; stopped");
+                    break;
+                }
+                out.entries.push_back(node - m.link_off);
+                auto next = ctx.mem.read_u64(node);
+                if (!next) {
+                    out.error = next.error();
+                    break;
+                }
+                node = *next;
+            } while (node != *first && node != 0);
+            break;
+        }
+        case WaitListLayout::kRbtree: {
+            auto root = ctx.mem.read_u64(head);
+            if (!root) {
+                out.error = root.error();
+                break;
+            }
+            out = walk_rbtree(ctx, m, *root & ~7ull);
+            break;
+        }
+    }
+    return out;
+}
+
+LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t address) {
+    const LockModel& model = *m.model;
+    LockState s;
+    s.address = address;
+    s.kind = model.kind;
+    s.model = model.id;
+
+    // Count first: for rwsems it says whether the owner word names a writer.
+    bool writer_locked = false;
+    if (m.count_off) {
+        std::int64_t count = 0;
+        bool ok = true;
+        if (model.count.width == 4) {
+            auto v = ctx.mem.read_u32(address + *m.count_off);
+            ok = v.has_value();
+            count = v ? static_cast<std::int32_t>(*v) : 0;
+        } else {
+            auto v = ctx.mem.read_u64(address + *m.count_off);
+            ok = v.has_value();
+            count = v ? static_cast<std::int64_t>(*v) : 0;
+        }
+        if (!ok) {
+            s.anomalies.push_back(
+                fmt::format("count at {:#x} is unreadable", address + *m.count_off));
+        } else {
+            s.count_raw = count;
+            auto u = static_cast<std::uint64_t>(count);
+            switch (model.count.semantics) {
+                case CountSemantics::kRwsemV53: {
+                    writer_locked = (u & model.count.writer_locked) != 0;
+                    std::uint64_t readers =
+                        (u & model.count.reader_mask) >> model.count.reader_shift;
+                    s.reader_count = readers;
+                    if (writer_locked) s.state_notes.push_back("write-locked");
+                    if (readers)
+                        s.state_notes.push_back(fmt::format("{} reader(s) hold it (count >> {})",
+                                                            readers,
+                                                            model.count.reader_shift));
+                    if (auto f = flag_text(u, model.count.flags); !f.empty())
+                        s.state_notes.push_back("count flags: " + f);
+                    break;
+                }
+                case CountSemantics::kRwsemBias: {
+                    std::int64_t active =
+                        count & static_cast<std::int64_t>(model.count.active_mask);
+                    bool waiting = count < 0;
+                    s.state_notes.push_back(fmt::format(
+                        "{} active locker(s){}", active, waiting ? ", waiters queued" : ""));
+                    if (!waiting && active > 0) s.reader_count = static_cast<std::uint64_t>(active);
+                    break;
+                }
+                case CountSemantics::kMutexCount:
+                    s.state_notes.push_back(count == 1   ? "unlocked"
+                                            : count == 0 ? "locked"
+                                                         : "locked, waiters possible");
+                    break;
+                case CountSemantics::kSemaphore:
+                    s.state_notes.push_back(fmt::format("{} permit(s) free", count));
+                    break;
+                case CountSemantics::kRwbaseReaders: {
+                    constexpr std::int64_t kReaderBias = std::int64_t{1} << 31;
+                    auto readers = static_cast<std::uint32_t>(count) & 0x3fffffffu;
+                    bool writer = (static_cast<std::uint32_t>(count) &
+                                   static_cast<std::uint32_t>(kReaderBias)) == 0;
+                    if (writer) s.state_notes.push_back("a writer holds or is taking it");
+                    if (!writer && readers) s.reader_count = readers;
+                    break;
+                }
+                case CountSemantics::kNone:
+                    break;
+            }
+        }
+    }
+
+    if (m.owner_off) {
+        auto w = ctx.mem.read_u64(address + *m.owner_off);
+        if (!w) {
+            s.anomalies.push_back(
+                fmt::format("owner word at {:#x} is unreadable", address + *m.owner_off));
+        } else {
+            s.owner_raw = *w;
+            std::uint64_t flags = *w & model.owner.flags_mask;
+            std::uint64_t ptr = *w & ~model.owner.flags_mask;
+            if (auto f = flag_text(flags, model.owner.flags); !f.empty())
+                s.state_notes.push_back("owner flags: " + f);
+            const kernel::Task* t = ptr ? ctx.task_at(ptr) : nullptr;
+            bool reader_owned =
+                model.owner.reader_owned_flag && (flags & model.owner.reader_owned_flag);
+            auto add_holder = [&](Mode mode, std::string ev) {
+                if (!t) {
+                    s.anomalies.push_back(fmt::format(
+                        "owner word {:#x} names {:#x}, which is not a task of the dump", *w, ptr));
+                    return;
+                }
+                s.holders.push_back(
+                    Holder{task_ref(*t), mode, Confidence::kCertain, {std::move(ev)}});
+            };
+            switch (model.owner.semantics) {
+                case OwnerSemantics::kTaggedTask:
+                    if (ptr)
+                        add_holder(Mode::kExclusive,
+                                   fmt::format("owner word {:#x} names this task", *w));
+                    break;
+                case OwnerSemantics::kPointer:
+                    if (ptr) add_holder(Mode::kExclusive, fmt::format("owner pointer {:#x}", *w));
+                    break;
+                case OwnerSemantics::kRwsemOwner:
+                    if (ptr && !reader_owned &&
+                        (writer_locked || model.count.semantics != CountSemantics::kRwsemV53))
+                        add_holder(
+                            Mode::kWrite,
+                            fmt::format("owner word {:#x} names this task as the writer{}",
+                                        *w,
+                                        writer_locked ? " (count has RWSEM_WRITER_LOCKED)" : ""));
+                    else if (ptr && reader_owned && t)
+                        s.state_notes.push_back(
+                            fmt::format("owner hint: last reader was pid {} ({:#x}; may be stale)",
+                                        t->pid,
+                                        ptr));
+                    break;
+                case OwnerSemantics::kHintPointer:
+                    if (ptr && t)
+                        s.state_notes.push_back(fmt::format("last holder hint: pid {}", t->pid));
+                    break;
+                case OwnerSemantics::kNone:
+                    break;
+            }
+        }
+    }
+
+    WaitList wl = read_wait_list(ctx, m, address);
+    if (wl.error) s.anomalies.push_back(fmt::format("wait list: {}", wl.error->describe()));
+    int pos = 0;
+    for (std::uint64_t entry : wl.entries) {
+        auto task_ptr = ctx.mem.read_u64(entry + m.task_off);
+        if (!task_ptr) {
+            s.anomalies.push_back(fmt::format("waiter record at {:#x} is unreadable", entry));
+            continue;
+        }
+        if (*task_ptr == 0) {
+            s.anomalies.push_back(
+                fmt::format("waiter record at {:#x} has no task (woken, not yet running)", entry));
+            continue;
+        }
+        const kernel::Task* t = ctx.task_at(*task_ptr);
+        if (!t) {
+            s.anomalies.push_back(
+                fmt::format("waiter record at {:#x} names {:#x}, which is not a task of the dump",
+                            entry,
+                            *task_ptr));
+            continue;
+        }
+        Mode mode = model.waiters.default_mode;
+        if (m.mode_off) {
+            std::int64_t v = 0;
+            if (m.mode_size == 8)
+                v = static_cast<std::int64_t>(
+                    ctx.mem.read_u64(entry + *m.mode_off).value_or(~0ull));
+            else
+                v = static_cast<std::int32_t>(ctx.mem.read_u32(entry + *m.mode_off).value_or(~0u));
+            auto it = m.mode_values.find(v);
+            if (it != m.mode_values.end())
+                mode = it->second;
+            else
+                s.anomalies.push_back(
+                    fmt::format("waiter pid {} has an unknown wait type {}", t->pid, v));
+        }
+        Waiter w{task_ref(*t), mode, pos++, entry, t->state == 'D'};
+        if (!w.task_blocked)
+            s.anomalies.push_back(
+                fmt::format("waiter pid {} is in state {}, not blocked", t->pid, t->state));
+        s.waiters.push_back(std::move(w));
+    }
+    if (!s.waiters.empty() && s.holders.empty() && (!s.reader_count || *s.reader_count == 0) &&
+        model.kind != LockKind::kSemaphore) {
+        if (s.owner_raw == 0 || (s.owner_raw & ~model.owner.flags_mask) == 0)
+            s.anomalies.push_back(
+                "waiters but no owner recorded (released and not yet handed over, or a lost "
+                "wakeup)");
+    }
+    return s;
+}
+
+}  // namespace lockhound::locks

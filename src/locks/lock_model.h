@@ -1,0 +1,108 @@
+// LockModel: one lock layout and its semantics, loaded from a lockmodels/*.toml file.
+// Offsets never live here: they come from DWARF/BTF by member name (ResolvedModel).
+// The schema is documented in lockmodels/README.md.
+//
+//   auto models = load_lock_models(lockmodels_dir());   // every file, validated
+//   auto resolved = select_models(models->models, types); // the ones whose `detect` holds
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "debuginfo/type_info.h"
+#include "locks/lock_state.h"
+
+namespace lockhound::locks {
+
+struct DetectClause {
+    std::string struct_name;
+    std::string member;
+    std::optional<debuginfo::TypeKind> kind;  // "pointer", "struct", "integer", ...
+    std::optional<std::string> type;          // resolved type name, e.g. "list_head", "slist_head"
+};
+
+enum class OwnerSemantics { kNone, kTaggedTask, kPointer, kRwsemOwner, kHintPointer };
+enum class CountSemantics { kNone, kRwsemV53, kRwsemBias, kMutexCount, kSemaphore, kRwbaseReaders };
+enum class WaitListLayout { kListHead, kSlist, kRbtree };
+
+struct LockModel {
+    std::string id;
+    std::string file;
+    LockKind kind = LockKind::kOther;
+    std::string struct_name;
+    std::string introduced;
+    int priority = 0;
+    std::vector<DetectClause> detect;
+
+    struct Owner {
+        std::string member;
+        OwnerSemantics semantics = OwnerSemantics::kNone;
+        std::uint64_t flags_mask = 0;
+        std::uint64_t reader_owned_flag = 0;
+        std::map<std::uint64_t, std::string> flags;
+        bool optional = false;
+    } owner;
+
+    struct Count {
+        std::string member;
+        CountSemantics semantics = CountSemantics::kNone;
+        unsigned width = 8;
+        std::uint64_t writer_locked = 0;
+        std::map<std::uint64_t, std::string> flags;
+        unsigned reader_shift = 0;
+        std::uint64_t reader_mask = 0;
+        std::uint64_t active_mask = 0;
+        std::int64_t waiting_bias = 0;
+    } count;
+
+    struct Waiters {
+        std::string list;
+        WaitListLayout layout = WaitListLayout::kListHead;
+        std::string entry;  // waiter struct
+        std::string link;   // member of entry linked into the list
+        std::string task;   // member of entry pointing to the task
+        std::string mode_member;
+        std::map<std::string, Mode> modes;  // enumerator name -> mode
+        Mode default_mode = Mode::kExclusive;
+    } waiters;
+
+    std::map<Mode, std::vector<std::string>> acquire;  // functions taking the lock, by mode
+    std::vector<std::string> slowpath;                 // functions a waiter sleeps in
+};
+
+// A rule inferring holders of locks embedded in a known container (lockmodels/holders/*.toml).
+struct HolderRule {
+    std::string id;
+    std::string file;
+    LockKind kind = LockKind::kOther;
+    std::string container;             // struct that embeds the lock ("mm_struct")
+    std::vector<std::string> members;  // lock member names to try, in order
+    std::string task_link;             // task_struct member pointing to the container ("mm")
+    Mode mode = Mode::kRead;
+    std::vector<std::string> frames_any;
+    Confidence confidence = Confidence::kLikely;
+    std::string evidence;  // "{frame}" is replaced by the matching frame
+    const std::vector<std::string>& frame_names() const { return frames_any; }
+};
+
+struct LockModelSet {
+    std::vector<LockModel> models;
+    std::vector<HolderRule> holder_rules;
+};
+
+// The default directory: $LOCKHOUND_LOCKMODELS, else next to the binary
+// (../share/lockhound/lockmodels), else the source tree's lockmodels/.
+std::string lockmodels_dir();
+// Loads and validates every *.toml under dir (models and holder rules). Any invalid file fails
+// the whole load with a message naming the file and the problem.
+[[nodiscard]] Result<LockModelSet> load_lock_models(const std::string& dir);
+// Parses one file's text (also used by tests).
+[[nodiscard]] Result<LockModel> parse_lock_model(const std::string& text, const std::string& file);
+[[nodiscard]] Result<HolderRule> parse_holder_rule(const std::string& text,
+                                                   const std::string& file);
+
+}  // namespace lockhound::locks

@@ -1,0 +1,75 @@
+// The lock analysis against truth.json, on every real dump (../shared/dumps, in every format
+// present) and on the project's own sample_dumps: exact locks (address, type), holders (pid,
+// mode), waiters (pid, mode, queue order).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "kernel/kernel.h"
+#include "locks/analysis.h"
+#include "support/shared_dumps.h"
+#include "support/truth.h"
+
+namespace lockhound {
+namespace {
+
+using testing::all_truth_dumps;
+using testing::parse_truth;
+using testing::vmlinux_for;
+
+struct Case {
+    std::string name, vmcore, vmlinux;
+    nlohmann::json truth;
+};
+
+std::vector<Case> cases() {
+    std::vector<Case> out;
+    for (const auto& d : all_truth_dumps()) {
+        auto v = vmlinux_for(d.release);
+        if (!v) continue;
+        for (const auto& f : d.vmcores)
+            out.push_back({d.name() + ":" + f.substr(f.rfind('/') + 1), f, *v, d.truth});
+    }
+    return out;
+}
+
+void check_against_truth(const Case& c, kernel::Kernel& k) {
+    SCOPED_TRACE(c.name);
+    auto truth = parse_truth(c.truth);
+    locks::LockAnalysis a = locks::analyze_locks(k);
+    std::map<std::uint64_t, const locks::LockState*> by_addr;
+    for (const auto& l : a.locks) by_addr[l.address] = &l;
+    EXPECT_EQ(a.locks.size(), truth.locks.size()) << "contended locks";
+    for (const auto& tl : truth.locks) {
+        SCOPED_TRACE(tl.name);
+        auto it = by_addr.find(tl.address);
+        ASSERT_NE(it, by_addr.end()) << "lock " << std::hex << tl.address << " not found";
+        const locks::LockState& l = *it->second;
+        EXPECT_EQ(locks::to_string(l.kind), tl.type);
+        std::set<std::pair<int, std::string>> want_h, got_h;
+        for (const auto& h : tl.holders) want_h.insert({h.pid, h.mode});
+        for (const auto& h : l.holders) got_h.insert({h.task.pid, locks::to_string(h.mode)});
+        EXPECT_EQ(got_h, want_h) << "holders";
+        std::vector<std::pair<int, std::string>> want_w, got_w;
+        for (const auto& w : tl.waiters) want_w.push_back({w.pid, w.mode});
+        for (const auto& w : l.waiters) got_w.push_back({w.task.pid, locks::to_string(w.mode)});
+        EXPECT_EQ(got_w, want_w) << "waiters in queue order";
+    }
+}
+
+TEST(AnalysisTruth, DwarfMatchesTruthOnEveryDump) {
+    auto cs = cases();
+    if (cs.empty())
+        GTEST_SKIP() << "no dumps with truth.json and a matching vmlinux (run "
+                        "../shared/dumps/get-debuginfo.sh)";
+    for (const auto& c : cs) {
+        auto k = kernel::Kernel::open({.dump_path = c.vmcore, .vmlinux_path = c.vmlinux});
+        ASSERT_TRUE(k.has_value()) << c.name << ": " << k.error().describe();
+        check_against_truth(c, **k);
+    }
+}
+
+}  // namespace
+}  // namespace lockhound
