@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Configures and builds lockhound (Release with warnings as errors) into build/release.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLH_WERROR=ON >/dev/null
+cmake --build build/release -j "$(nproc)"
