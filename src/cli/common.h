@@ -46,5 +46,6 @@ std::optional<std::uint64_t> parse_address(kernel::Kernel& k, const std::string&
 void add_info_command(CLI::App& app, int& exit_code);
 void add_tasks_command(CLI::App& app, int& exit_code);
 void add_search_command(CLI::App& app, int& exit_code);
+void add_bt_command(CLI::App& app, int& exit_code);  // bt_command.cpp (unwinder owner)
 
 }  // namespace lockhound::cli

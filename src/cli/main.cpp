@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "lockhound 0.1.0");
     int exit_code = kExitOk;
-    for (auto add : {add_info_command, add_tasks_command, add_search_command}) add(app, exit_code);
+    for (auto add : {add_info_command, add_tasks_command, add_search_command, add_bt_command})
+        add(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
