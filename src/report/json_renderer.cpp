@@ -1,0 +1,176 @@
+#include "report/json_renderer.h"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "report/escape.h"
+#include "report/internal/phrases.h"
+
+namespace lockhound::report {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+using internal::hex;
+
+std::string clean(std::string_view s) {
+    return sanitize_utf8(s);
+}
+
+Json strings(const std::vector<std::string>& v) {
+    Json out = Json::array();
+    for (const auto& s : v) out.push_back(clean(s));
+    return out;
+}
+
+void task_fields(Json& j, const locks::TaskRef& t) {
+    j["pid"] = t.pid;
+    j["tgid"] = t.tgid;
+    j["comm"] = clean(t.comm);
+    j["task"] = hex(t.task);
+}
+
+Json lock_json(const Report& r, const locks::LockState& l) {
+    Json j;
+    j["address"] = hex(l.address);
+    j["type"] = locks::to_string(l.kind);
+    j["name"] = l.name ? Json(clean(*l.name)) : Json(nullptr);
+    if (!l.name_evidence.empty()) j["name_evidence"] = clean(l.name_evidence);
+    if (!l.model.empty()) j["model"] = clean(l.model);
+    j["owner_raw"] = hex(l.owner_raw);
+    j["count_raw"] =
+        l.count_raw ? Json(hex(static_cast<std::uint64_t>(*l.count_raw))) : Json(nullptr);
+    j["state"] = strings(l.state_notes);
+    j["reader_count"] = l.reader_count ? Json(*l.reader_count) : Json(nullptr);
+    auto blocked = r.graph.blocked_by_lock.find(l.address);
+    j["blocked_tasks"] = blocked == r.graph.blocked_by_lock.end() ? 0 : blocked->second;
+    Json holders = Json::array();
+    for (const locks::Holder& h : l.holders) {
+        Json hj;
+        task_fields(hj, h.task);
+        hj["mode"] = locks::to_string(h.mode);
+        hj["confidence"] = locks::to_string(h.confidence);
+        hj["evidence"] = strings(h.evidence);
+        holders.push_back(std::move(hj));
+    }
+    j["holders"] = std::move(holders);
+    Json waiters = Json::array();
+    for (const locks::Waiter& w : l.waiters) {
+        Json wj;
+        task_fields(wj, w.task);
+        wj["mode"] = locks::to_string(w.mode);
+        wj["queue_pos"] = w.queue_pos;
+        wj["waiter_record"] = hex(w.waiter_record);
+        wj["sleeping"] = w.task_blocked;
+        waiters.push_back(std::move(wj));
+    }
+    j["waiters"] = std::move(waiters);
+    j["anomalies"] = strings(l.anomalies);
+    return j;
+}
+
+Json step_json(const graph::WaitEdge& e) {
+    return Json{{"waiter", e.waiter.pid},
+                {"wait_mode", locks::to_string(e.wait_mode)},
+                {"lock", hex(e.lock)},
+                {"holder", e.holder.pid},
+                {"hold_mode", locks::to_string(e.hold_mode)},
+                {"confidence", locks::to_string(e.confidence)}};
+}
+
+Json root_json(const graph::RootCause& r) {
+    Json j;
+    j["pid"] = r.task.pid;
+    j["tgid"] = r.task.tgid;
+    j["comm"] = clean(r.task.comm);
+    j["blocked_in"] = clean(r.blocked_in);
+    j["summary"] = clean(r.summary);
+    j["blocked_tasks"] = r.blocked_count;
+    Json holds = Json::array();
+    for (const auto& h : r.holds)
+        holds.push_back(Json{{"lock", hex(h.lock)},
+                             {"mode", locks::to_string(h.mode)},
+                             {"confidence", locks::to_string(h.confidence)}});
+    j["holds"] = std::move(holds);
+    j["cycle"] = r.cycle ? Json(*r.cycle) : Json(nullptr);
+    return j;
+}
+
+void write(std::ostream& out, const Json& j) {
+    out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace
+
+void render_json(std::ostream& out, const Report& report) {
+    const auto& g = report.graph;
+    Json j;
+    j["kernel"] = Json{{"release", clean(report.kernel.release)},
+                       {"dump", clean(report.kernel.dump_path)},
+                       {"debuginfo", clean(report.kernel.debuginfo)}};
+    Json locks_j = Json::array();
+    for (const auto& l : report.analysis.locks) locks_j.push_back(lock_json(report, l));
+    j["locks"] = std::move(locks_j);
+
+    Json cycles = Json::array();
+    for (const graph::Cycle& c : g.cycles) {
+        Json cj;
+        cj["pids"] = c.pids;
+        Json addrs = Json::array();
+        for (auto a : c.locks) addrs.push_back(hex(a));
+        cj["locks"] = std::move(addrs);
+        Json chain = Json::array();
+        for (const auto& e : c.chain) chain.push_back(step_json(e));
+        cj["chain"] = std::move(chain);
+        cycles.push_back(std::move(cj));
+    }
+    j["cycles"] = std::move(cycles);
+
+    Json roots = Json::array();
+    for (const auto& r : g.root_causes) roots.push_back(root_json(r));
+    j["root_causes"] = std::move(roots);
+
+    Json orphans = Json::array();
+    for (const auto& o : g.orphan_locks)
+        orphans.push_back(Json{{"lock", hex(o.lock)}, {"blocked_tasks", o.blocked_count}});
+    j["orphan_locks"] = std::move(orphans);
+
+    Json blocked_on = Json::array();
+    for (const auto& b : report.analysis.blocked_on) {
+        Json bj;
+        task_fields(bj, b.task);
+        bj["lock"] = hex(b.lock);
+        bj["evidence"] = strings(b.evidence);
+        blocked_on.push_back(std::move(bj));
+    }
+    j["blocked_on"] = std::move(blocked_on);
+
+    Json unexplained = Json::array();
+    for (const auto& t : report.analysis.unexplained) {
+        Json tj;
+        task_fields(tj, t);
+        unexplained.push_back(std::move(tj));
+    }
+    j["unexplained"] = std::move(unexplained);
+
+    Json warnings = strings(report.analysis.warnings);
+    for (const auto& w : report.warnings) warnings.push_back(clean(w));
+    j["warnings"] = std::move(warnings);
+    write(out, j);
+}
+
+void render_lock_json(std::ostream& out, const Report& report, const locks::LockState& lock) {
+    std::set<std::size_t> reached;
+    for (const graph::Chain& c : report.graph.chains)
+        for (const locks::Waiter& w : lock.waiters)
+            if (c.waiter.pid == w.task.pid) reached.insert(c.roots.begin(), c.roots.end());
+    Json roots = Json::array();
+    for (std::size_t i : reached) roots.push_back(root_json(report.graph.root_causes[i]));
+    Json j;
+    j["lock"] = lock_json(report, lock);
+    j["root_causes"] = std::move(roots);
+    write(out, j);
+}
+
+}  // namespace lockhound::report

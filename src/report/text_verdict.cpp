@@ -1,0 +1,174 @@
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "report/escape.h"
+#include "report/internal/phrases.h"
+#include "report/internal/text_sections.h"
+#include "report/internal/waiter_groups.h"
+
+namespace lockhound::report::internal {
+
+namespace {
+
+std::string plural(std::size_t n, std::string_view word) {
+    return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+}
+
+std::string pid_list(const std::vector<int>& pids) {
+    std::string s;
+    for (int p : pids) s += fmt::format("{}{}", s.empty() ? "" : ", ", p);
+    return s;
+}
+
+// "pid 97 lbmm_mmap (write); 11 × cat, ps (read)"
+std::string waiters_inline(std::span<const locks::Waiter> waiters) {
+    constexpr std::size_t kMaxRuns = 6;
+    auto runs = waiter_runs(waiters);
+    if (runs.size() > kMaxRuns) runs = waiters_by_mode(waiters);
+    std::string out;
+    for (const WaiterRun& r : runs) {
+        if (!out.empty()) out += "; ";
+        if (r.members.size() == 1)
+            out += task_text(r.members.front()->task);
+        else
+            out += comm_summary(r.comms, escape_terminal);
+        out += fmt::format(" ({})", locks::to_string(r.mode));
+    }
+    return out;
+}
+
+std::string stuck_text(const std::string& blocked_in, const std::string& summary) {
+    if (blocked_in.empty() && summary.empty()) return "what it is doing is unknown";
+    std::string out =
+        blocked_in.empty() ? "is blocked" : "is stuck in " + escape_terminal(blocked_in);
+    if (!summary.empty() && summary != blocked_in) out += " (" + escape_terminal(summary) + ")";
+    return out;
+}
+
+std::string holds_text(const Report& r, const std::vector<graph::HeldLock>& holds) {
+    std::string out;
+    for (std::size_t i = 0; i < holds.size(); ++i) {
+        if (i > 0) out += i + 1 == holds.size() ? " and " : ", ";
+        out += fmt::format("{} ({})",
+                           lock_text(r.analysis, holds[i].lock),
+                           hold_text(holds[i].mode, holds[i].confidence));
+    }
+    return out;
+}
+
+void write_cycles(std::ostream& out, const Report& r) {
+    const auto& g = r.graph;
+    out << fmt::format("VERDICT: deadlock: {}\n", plural(g.cycles.size(), "cycle"));
+    for (std::size_t i = 0; i < g.cycles.size(); ++i) {
+        const graph::Cycle& c = g.cycles[i];
+        std::set<std::string> kinds;
+        for (auto a : c.locks)
+            if (const auto* l = find_lock(r.analysis, a)) kinds.insert(locks::to_string(l->kind));
+        out << fmt::format("  cycle {}: pids {} over {} ({})\n",
+                           i + 1,
+                           pid_list(c.pids),
+                           plural(c.locks.size(), "lock"),
+                           fmt::join(kinds, " + "));
+        for (const graph::WaitEdge& e : c.chain) out << "    " << step_text(r.analysis, e) << "\n";
+        if (const graph::RootCause* root = g.root_of(c.pids.front())) {
+            std::size_t others = root->blocked_count + 1 - c.pids.size();
+            out << fmt::format(
+                "    root cause named: {} (lowest pid on the cycle); {} blocked behind it, {} "
+                "outside the cycle\n",
+                task_text(root->task),
+                plural(root->blocked_count, "task"),
+                others);
+        }
+    }
+}
+
+void write_root(std::ostream& out,
+                const Report& r,
+                const graph::RootCause& root,
+                const TextOptions& options) {
+    out << fmt::format("  {} holds {} and {} — blocks {}\n",
+                       task_text(root.task),
+                       holds_text(r, root.holds),
+                       stuck_text(root.blocked_in, root.summary),
+                       plural(root.blocked_count, "task"));
+    write_blocked_tree(out, r, root.task.pid, "    ", options);
+}
+
+}  // namespace
+
+void write_blocked_tree(std::ostream& out,
+                        const Report& r,
+                        int holder_pid,
+                        const std::string& indent,
+                        const TextOptions& options) {
+    std::map<int, std::vector<const locks::LockState*>> held;  // pid -> contended locks it holds
+    for (const auto& l : r.analysis.locks) {
+        if (l.waiters.empty()) continue;
+        for (const auto& h : l.holders) held[h.task.pid].push_back(&l);
+    }
+    std::set<int> visited{holder_pid};
+    std::size_t lines = 0;
+    bool truncated = false;
+    auto walk = [&](auto& self, int pid, const std::string& pad) -> void {
+        auto it = held.find(pid);
+        if (it == held.end()) return;
+        for (const locks::LockState* l : it->second) {
+            if (lines >= options.max_tree_lines) {
+                truncated = true;
+                return;
+            }
+            out << fmt::format("{}{} ← {}\n", pad, lock_text(*l), waiters_inline(l->waiters));
+            ++lines;
+            for (const locks::Waiter& w : l->waiters)
+                if (visited.insert(w.task.pid).second) self(self, w.task.pid, pad + "  ");
+        }
+    };
+    walk(walk, holder_pid, indent);
+    if (truncated) out << indent << "…\n";
+}
+
+void write_verdict(std::ostream& out, const Report& r, const TextOptions& options) {
+    const auto& g = r.graph;
+    if (!g.cycles.empty()) write_cycles(out, r);
+
+    std::vector<const graph::RootCause*> roots;
+    for (const auto& root : g.root_causes)
+        if (!root.cycle) roots.push_back(&root);
+    if (!roots.empty()) {
+        if (g.cycles.empty())
+            out << fmt::format("VERDICT: {} blocked behind {}\n",
+                               plural(g.chains.size(), "task"),
+                               plural(roots.size(), "root cause"));
+        else
+            out << "Other blocking chains:\n";
+        for (const auto* root : roots) write_root(out, r, *root, options);
+    }
+    if (!g.orphan_locks.empty()) {
+        if (g.cycles.empty() && roots.empty())
+            out << fmt::format("VERDICT: {} waiting, holder not found\n",
+                               plural(g.chains.size(), "task"));
+        for (const auto& o : g.orphan_locks) {
+            out << fmt::format("  {} has waiters but no holder lockhound could find — blocks {}\n",
+                               lock_text(r.analysis, o.lock),
+                               plural(o.blocked_count, "task"));
+            if (const auto* l = find_lock(r.analysis, o.lock))
+                out << fmt::format("    {} ← {}\n", lock_text(*l), waiters_inline(l->waiters));
+        }
+    }
+    if (g.cycles.empty() && roots.empty() && g.orphan_locks.empty())
+        out << "VERDICT: no lock contention found: no task waits on a lock lockhound could "
+               "decode\n";
+    if (!r.analysis.unexplained.empty()) {
+        std::vector<int> pids;
+        for (const auto& t : r.analysis.unexplained) pids.push_back(t.pid);
+        out << fmt::format("  {} in D state wait on nothing lockhound could decode: pids {}\n",
+                           plural(pids.size(), "task"),
+                           compact_pids(pids));
+    }
+}
+
+}  // namespace lockhound::report::internal
