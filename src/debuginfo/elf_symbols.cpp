@@ -16,7 +16,8 @@ namespace {
 
 struct SectionClass {
     bool usable = false;  // allocated and of a kind symbols are kept for
-    bool percpu = false;
+    bool percpu = false;  // .data..percpu: linked at 0, values are per-CPU offsets
+    std::uint64_t addr = 0, size = 0;
     char type = 'd';  // nm letter for a local symbol in it
 };
 
@@ -33,6 +34,8 @@ std::vector<SectionClass> classify_sections(Elf* elf) {
         c.usable = true;
         const char* name = shstrndx ? elf_strptr(elf, shstrndx, shdr.sh_name) : nullptr;
         c.percpu = name && std::string_view(name) == ".data..percpu";
+        c.addr = shdr.sh_addr;
+        c.size = shdr.sh_size;
         if (shdr.sh_flags & SHF_EXECINSTR)
             c.type = 't';
         else if (shdr.sh_type == SHT_NOBITS)
@@ -97,7 +100,10 @@ Result<std::size_t> add_elf_symbols(const std::string& path,
             letter = sc.type == 't' ? 'W' : 'V';
         else if (bind == STB_GLOBAL)
             letter = static_cast<char>(std::toupper(static_cast<unsigned char>(letter)));
-        out.add(Symbol{.address = sc.percpu ? sym.st_value : sym.st_value + offset,
+        // Per-CPU offsets stay as they are; but symbols such as __per_cpu_load sit in that
+        // section with a kernel address (the load address), and that one moves with KASLR.
+        bool absolute = sc.percpu && sym.st_value >= sc.addr && sym.st_value - sc.addr <= sc.size;
+        out.add(Symbol{.address = absolute ? sym.st_value : sym.st_value + offset,
                        .size = sym.st_size,
                        .name = std::string(name),
                        .module = std::string(module),

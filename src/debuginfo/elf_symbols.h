@@ -6,8 +6,8 @@
 //
 // Keeps FUNC, OBJECT and NOTYPE symbols that are defined in an allocated section (no absolute
 // assembler constants, no FILE/SECTION entries), with nm-style type letters. The KASLR offset
-// is added to every address except per-CPU variables (.data..percpu is linked at 0 and is not
-// relocated by KASLR).
+// is added to every address except per-CPU variables (.data..percpu is linked at 0 and its
+// offsets are not relocated by KASLR; __per_cpu_load, a kernel address in it, is).
 #pragma once
 
 #include <cstddef>

@@ -39,6 +39,9 @@ TEST(ElfSymbols, VmlinuxSymtabMatchesNm) {
     EXPECT_EQ(syms->address_of("_stext"), 0xffffffff81000000u + kKaslr);
     // Per-CPU variables are offsets into the per-CPU area: no KASLR.
     EXPECT_EQ(syms->address_of("current_task"), 0x1fb80u);
+    EXPECT_EQ(syms->address_of("__per_cpu_start"), 0u);
+    // ... but the per-CPU section's load address is a kernel address and moves with KASLR.
+    EXPECT_EQ(syms->address_of("__per_cpu_load"), 0xffffffff83044000u + kKaslr);
     EXPECT_FALSE(syms->find("L4_PAGE_OFFSET"));  // absolute constant, skipped
 
     auto r = syms->lookup(0xffffffff81a55c52u + kKaslr);
