@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "debuginfo/build_id.h"
 #include "debuginfo/internal/elf_file.h"
 #include "debuginfo/internal/member_path.h"
 #include "debuginfo/internal/name_map.h"
@@ -380,10 +381,7 @@ Result<std::unique_ptr<DwarfTypes>> DwarfTypes::open(const std::string& vmlinux_
     auto impl = std::make_unique<Impl>();
     impl->file = std::move(*file);
     if (auto id = impl->file.build_id()) impl->build_id = *id;
-    std::string want;
-    for (char c : expected_build_id)
-        if (std::isxdigit(static_cast<unsigned char>(c)))
-            want.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    std::string want = normalize_build_id(expected_build_id);
     if (!want.empty() && impl->build_id != want)
         return fail(ErrorKind::kMismatch,
                     fmt::format("{} has build-id {}, but the dump's kernel has {}",

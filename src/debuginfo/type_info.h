@@ -2,6 +2,7 @@
 //
 //   auto m = types.member("task_struct", "thread.sp");   // dotted path; anonymous
 //   if (m) offset = m->offset;                           // struct/union members searched
+//   types.member("task_struct", "comm[3]");              // [N]: element N of an array member
 //   types.struct_size("inactive_task_frame");
 //   types.member("mutex", "owner")->kind == TypeKind::kStruct;   // atomic_long_t, not a pointer
 //
@@ -35,6 +36,7 @@ struct MemberInfo {
     TypeKind kind = TypeKind::kOther;  // after stripping typedefs and qualifiers
     std::string type_name;          // name of the resolved type: "list_head", "task_struct" for a
                                     // pointer to it, "" for anonymous types; integers: "int", ...
+                                    // arrays: the element's; "void" for void pointers
     std::uint32_t bit_offset = 0;   // bitfields: bit offset within `offset`'s byte; 0 otherwise
     std::uint32_t bit_size = 0;     // bitfields: width in bits; 0 when not a bitfield
     std::uint64_t array_count = 0;  // arrays: element count (0 for flexible arrays)
@@ -48,7 +50,8 @@ class TypeInfo {
     // Size of `struct NAME` (or union NAME, or a typedef to one); nullopt if unknown.
     virtual std::optional<std::uint64_t> struct_size(std::string_view name) = 0;
     // Member by dotted path ("thread.sp", "owner.counter"); members of anonymous struct/union
-    // members are found as if they were direct members.
+    // members are found as if they were direct members. "name[N]" steps into element N of a
+    // one-dimensional array member ("mem[1].base"). Paths never follow pointers.
     virtual std::optional<MemberInfo> member(std::string_view struct_name,
                                              std::string_view path) = 0;
     // Value of an enumerator ("RWSEM_WAITING_FOR_WRITE") in any enum.
