@@ -93,14 +93,21 @@ WaitList read_wait_list(DecodeContext& ctx, const ResolvedModel& m, std::uint64_
                     out.error = Error::make(ErrorKind::kLimit, "too many waiters; stopped");
                     break;
                 }
-                out.entries.push_back(node - m.link_off);
                 auto next = ctx.mem.read_u64(node);
                 if (!next) {
                     out.error = next.error();
                     break;
                 }
+                out.entries.push_back(node - m.link_off);
+                if (*next == 0) {
+                    out.error = Error::fault(ErrorKind::kBadData,
+                                             node,
+                                             "waiter ring is cut: NULL next before it returns to "
+                                             "its first entry");
+                    break;
+                }
                 node = *next;
-            } while (node != *first && node != 0);
+            } while (node != *first);
             break;
         }
         case WaitListLayout::kRbtree: {
@@ -125,6 +132,7 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
 
     // Count first: for rwsems it says whether the owner word names a writer.
     bool writer_locked = false;
+    std::int64_t bias_active = 0;  // rwsem-bias: active lockers in the count
     if (m.count_off) {
         std::int64_t count = 0;
         bool ok = true;
@@ -161,10 +169,19 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
                 case CountSemantics::kRwsemBias: {
                     std::int64_t active =
                         count & static_cast<std::int64_t>(model.count.active_mask);
-                    bool waiting = count < 0;
-                    s.state_notes.push_back(fmt::format(
-                        "{} active locker(s){}", active, waiting ? ", waiters queued" : ""));
-                    if (!waiting && active > 0) s.reader_count = static_cast<std::uint64_t>(active);
+                    bias_active = active;
+                    // The rest is WAITING_BIAS once (waiters queued, or a writer alone: the
+                    // owner word tells), twice (a writer and waiters) or not at all (readers).
+                    auto rest = static_cast<std::int64_t>(u - (u & model.count.active_mask));
+                    const std::int64_t wb = model.count.waiting_bias;
+                    const char* what = rest == 0    ? ""
+                                       : rest == wb ? ", waiters queued or a writer holds it"
+                                       : (rest % 2 == 0 && rest / 2 == wb)
+                                           ? ", write-locked, waiters queued"
+                                           : ", waiters queued";
+                    s.state_notes.push_back(fmt::format("{} active locker(s){}", active, what));
+                    if (rest == 0 && active > 0)
+                        s.reader_count = static_cast<std::uint64_t>(active);
                     break;
                 }
                 case CountSemantics::kMutexCount:
@@ -216,8 +233,9 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
             switch (model.owner.semantics) {
                 case OwnerSemantics::kTaggedTask:
                     if (ptr)
-                        add_holder(Mode::kExclusive,
-                                   fmt::format("owner word {:#x} names this task", *w));
+                        add_holder(
+                            model.kind == LockKind::kRwSemaphore ? Mode::kWrite : Mode::kExclusive,
+                            fmt::format("owner word {:#x} names this task", *w));
                     break;
                 case OwnerSemantics::kPointer:
                     if (ptr) add_holder(Mode::kExclusive, fmt::format("owner pointer {:#x}", *w));
@@ -235,6 +253,10 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
                             fmt::format("owner hint: last reader was pid {} ({:#x}; may be stale)",
                                         t->pid,
                                         ptr));
+                    // Readers own it: the count's active lockers are those readers.
+                    if (reader_owned && !s.reader_count && bias_active > 0 &&
+                        model.count.semantics == CountSemantics::kRwsemBias)
+                        s.reader_count = static_cast<std::uint64_t>(bias_active);
                     break;
                 case OwnerSemantics::kHintPointer:
                     if (ptr && t)
