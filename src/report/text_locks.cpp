@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "report/escape.h"
 #include "report/internal/phrases.h"
@@ -15,15 +16,16 @@ std::string task_with_tgid(const locks::TaskRef& t) {
     return s;
 }
 
-std::string state_line(const locks::LockState& l) {
-    std::string s = fmt::format("{}", fmt::join(l.state_notes, ", "));
+void write_state(std::ostream& out, const locks::LockState& l) {
+    for (std::size_t i = 0; i < l.state_notes.size(); ++i)
+        out << fmt::format(
+            "  {:<7}{}\n", i == 0 ? "state:" : "", escape_terminal(l.state_notes[i]));
     std::vector<std::string> raw;
     if (l.count_raw)
         raw.push_back(fmt::format("count {:#x}", static_cast<std::uint64_t>(*l.count_raw)));
     if (l.owner_raw != 0) raw.push_back(fmt::format("owner {}", hex(l.owner_raw)));
-    if (!l.model.empty()) raw.push_back("model " + l.model);
-    if (!raw.empty()) s += fmt::format("{}({})", s.empty() ? "" : " ", fmt::join(raw, ", "));
-    return escape_terminal(s);
+    if (!l.model.empty()) raw.push_back("model " + escape_terminal(l.model));
+    if (!raw.empty()) out << fmt::format("  raw:   {}\n", fmt::join(raw, ", "));
 }
 
 std::string position(const WaiterRun& r) {
@@ -112,14 +114,13 @@ void write_lock(std::ostream& out,
                        l.name ? "  " + escape_terminal(*l.name) : "");
     if (l.name && !l.name_evidence.empty())
         out << fmt::format("  named from: {}\n", escape_terminal(l.name_evidence));
-    if (std::string state = state_line(l); !state.empty())
-        out << fmt::format("  state: {}\n", state);
+    write_state(out, l);
     if (l.reader_count) out << fmt::format("  readers by count: {}\n", *l.reader_count);
     if (auto it = report.graph.blocked_by_lock.find(l.address);
         it != report.graph.blocked_by_lock.end())
         out << fmt::format("  tasks blocked behind it: {}\n", it->second);
 
-    if (l.holders.empty()) out << "  holder: not found\n";
+    if (l.holders.empty()) out << "  holder: none found\n";
     for (const locks::Holder& h : l.holders) {
         out << fmt::format(
             "  holder: {} ({})\n", task_with_tgid(h.task), hold_text(h.mode, h.confidence));

@@ -36,11 +36,16 @@ void write_warnings(std::ostream& out, const Report& r, const TextOptions& optio
         out << fmt::format("  … and {} more\n", all.size() - options.max_warnings);
 }
 
+// Sleepers that wait on no decoded lock and are not already named as a root cause.
 void write_unexplained(std::ostream& out, const Report& r) {
-    if (r.analysis.unexplained.empty()) return;
-    out << fmt::format("\nTasks in D state waiting on no decoded lock ({}):\n",
-                       r.analysis.unexplained.size());
-    for (const auto& t : r.analysis.unexplained) {
+    std::vector<const locks::TaskRef*> tasks;
+    for (const auto& t : r.analysis.unexplained)
+        if (!r.graph.root_of(t.pid)) tasks.push_back(&t);
+    if (tasks.empty()) return;
+    out << fmt::format("\nOther tasks in D state, waiting on no decoded lock ({}):\n",
+                       tasks.size());
+    for (const auto* tp : tasks) {
+        const locks::TaskRef& t = *tp;
         const auto* a = internal::find_activity(r.analysis, t.pid);
         std::string what;
         if (a) what = escape_terminal(a->summary.empty() ? a->blocked_in : a->summary);

@@ -1,9 +1,13 @@
+#include <algorithm>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "report/escape.h"
 #include "report/internal/phrases.h"
@@ -41,11 +45,22 @@ std::string waiters_inline(std::span<const locks::Waiter> waiters) {
     return out;
 }
 
-std::string stuck_text(const std::string& blocked_in, const std::string& summary) {
+// A summary this short goes on the root's line; a longer one on a line of its own.
+constexpr std::size_t kInlineSummary = 40;
+
+// "is stuck in io_schedule (page fault)"; sets `detail` to a summary too long for the line.
+std::string stuck_text(const std::string& blocked_in,
+                       const std::string& summary,
+                       bool plural_subject,
+                       std::string& detail) {
     if (blocked_in.empty() && summary.empty()) return "what it is doing is unknown";
-    std::string out =
-        blocked_in.empty() ? "is blocked" : "is stuck in " + escape_terminal(blocked_in);
-    if (!summary.empty() && summary != blocked_in) out += " (" + escape_terminal(summary) + ")";
+    std::string out = plural_subject ? "are " : "is ";
+    out += blocked_in.empty() ? "blocked" : "stuck in " + escape_terminal(blocked_in);
+    if (summary.empty() || summary == blocked_in) return out;
+    if (summary.size() <= kInlineSummary)
+        out += " (" + escape_terminal(summary) + ")";
+    else
+        detail = escape_terminal(summary);
     return out;
 }
 
@@ -86,15 +101,33 @@ void write_cycles(std::ostream& out, const Report& r) {
     }
 }
 
-void write_root(std::ostream& out,
-                const Report& r,
-                const graph::RootCause& root,
-                const TextOptions& options) {
-    out << fmt::format("  {} holds {} and {} — blocks {}\n",
-                       task_text(root.task),
+// Roots that hold the same locks the same way, block the same number of tasks and are stuck in
+// the same place (the readers of one rwsem) print as one entry.
+bool same_story(const graph::RootCause& a, const graph::RootCause& b) {
+    auto key = [](const graph::HeldLock& h) { return std::tuple(h.lock, h.mode, h.confidence); };
+    return !a.cycle && !b.cycle && a.blocked_count == b.blocked_count &&
+           a.blocked_in == b.blocked_in && a.holds.size() == b.holds.size() &&
+           std::ranges::equal(a.holds, b.holds, {}, key, key);
+}
+
+void write_roots(std::ostream& out,
+                 const Report& r,
+                 std::span<const graph::RootCause* const> group,
+                 const TextOptions& options) {
+    const graph::RootCause& root = *group.front();
+    std::string who;
+    for (const auto* g : group) who += (who.empty() ? "" : ", ") + task_text(g->task);
+    bool many = group.size() > 1;
+    std::string detail;
+    std::string stuck = stuck_text(root.blocked_in, many ? "" : root.summary, many, detail);
+    out << fmt::format("  {} {} {} and {} — {}blocks {}\n",
+                       who,
+                       many ? "hold" : "holds",
                        holds_text(r, root.holds),
-                       stuck_text(root.blocked_in, root.summary),
+                       stuck,
+                       many ? "each " : "",
                        plural(root.blocked_count, "task"));
+    if (!detail.empty()) out << fmt::format("    ({})\n", detail);
     write_blocked_tree(out, r, root.task.pid, "    ", options);
 }
 
@@ -145,7 +178,12 @@ void write_verdict(std::ostream& out, const Report& r, const TextOptions& option
                                plural(roots.size(), "root cause"));
         else
             out << "Other blocking chains:\n";
-        for (const auto* root : roots) write_root(out, r, *root, options);
+        for (std::size_t i = 0; i < roots.size();) {
+            std::size_t j = i + 1;
+            while (j < roots.size() && same_story(*roots[i], *roots[j])) ++j;
+            write_roots(out, r, std::span(roots).subspan(i, j - i), options);
+            i = j;
+        }
     }
     if (!g.orphan_locks.empty()) {
         if (g.cycles.empty() && roots.empty())
@@ -162,13 +200,14 @@ void write_verdict(std::ostream& out, const Report& r, const TextOptions& option
     if (g.cycles.empty() && roots.empty() && g.orphan_locks.empty())
         out << "VERDICT: no lock contention found: no task waits on a lock lockhound could "
                "decode\n";
-    if (!r.analysis.unexplained.empty()) {
-        std::vector<int> pids;
-        for (const auto& t : r.analysis.unexplained) pids.push_back(t.pid);
-        out << fmt::format("  {} in D state wait on nothing lockhound could decode: pids {}\n",
+    std::vector<int> pids;  // sleepers that are not already named as a root cause
+    for (const auto& t : r.analysis.unexplained)
+        if (!g.root_of(t.pid)) pids.push_back(t.pid);
+    if (!pids.empty())
+        out << fmt::format("  {} in D state {} on nothing lockhound could decode: pids {}\n",
                            plural(pids.size(), "task"),
+                           pids.size() == 1 ? "waits" : "wait",
                            compact_pids(pids));
-    }
 }
 
 }  // namespace lockhound::report::internal

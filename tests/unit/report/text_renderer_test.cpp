@@ -38,7 +38,8 @@ TEST(TextRenderer, VerdictNamesTheRootFirst) {
 TEST(TextRenderer, LockSectionCollapsesWaitersAndShowsBacktrace) {
     std::string text = render(make_report(mmap_pileup()));
     EXPECT_TRUE(contains(text, "rw_semaphore 0xffff8c1d42355b70  mmap_lock of lbmm[93]")) << text;
-    EXPECT_TRUE(contains(text, "state: read-locked, waiters bit (count 0x102, owner "));
+    EXPECT_TRUE(
+        contains(text, "  state: read-locked\n         waiters bit\n  raw:   count 0x102, owner "));
     EXPECT_TRUE(contains(text, "holder: pid 96 lbmm_fault (tgid 93) (read, likely)"));
     EXPECT_TRUE(contains(text, "    - in a page fault"));
     EXPECT_TRUE(contains(text, "waiters (13, queue order):"));
@@ -72,6 +73,33 @@ TEST(TextRenderer, ChainThroughSeveralLocks) {
                          "    lb_mutex_M2 ← pid 93 lb_chain_t2 (exclusive)\n"
                          "      lb_mutex_M1 ← pid 94 lb_chain_t1 (exclusive)\n"
                          "    lb_mutex_M3 ← pid 95 lb_chain_t4 (exclusive)\n"));
+}
+
+TEST(TextRenderer, ReadersWithTheSameStoryPrintOnce) {
+    std::string text = render(make_report(rwsem_readers()));
+    EXPECT_TRUE(
+        contains(text,
+                 "  pid 92 lb_rd_hold1, pid 93 lb_rd_hold2, pid 94 lb_rd_hold3 hold "
+                 "lb_rwsem_R (read, likely) and are stuck in schedule — each blocks 5 "
+                 "tasks\n    lb_rwsem_R ← pid 95 lb_wr_wait (write); 4 × lb_rd_wait* (read)\n"))
+        << text;
+}
+
+TEST(TextRenderer, LongSummaryOnItsOwnLineAndRootsNotListedAsUnexplained) {
+    auto b = mutex_chain_io();
+    b.analysis.activities[0].summary =
+        "state D in io_schedule, from lb_hang+0x52/0x5b <- lb_thread.cold+0x59/0x11d";
+    b.analysis.unexplained.push_back(b.task(92, "lb_chain_t3"));
+    b.analysis.unexplained.push_back(b.task(300, "kworker/0:1"));
+    std::string text = render(make_report(std::move(b)));
+    EXPECT_TRUE(contains(text,
+                         "and is stuck in io_schedule — blocks 3 tasks\n    (state D in "
+                         "io_schedule, from lb_hang+0x52/0x5b <- lb_thread.cold+0x59/0x11d)\n"))
+        << text;
+    EXPECT_TRUE(
+        contains(text, "  1 task in D state waits on nothing lockhound could decode: pids 300"));
+    EXPECT_TRUE(contains(
+        text, "Other tasks in D state, waiting on no decoded lock (1):\n  pid 300 kworker/0:1\n"));
 }
 
 TEST(TextRenderer, ManyInterleavedWaitersStayShort) {
