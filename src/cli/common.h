@@ -46,6 +46,8 @@ std::optional<std::uint64_t> parse_address(kernel::Kernel& k, const std::string&
 void add_info_command(CLI::App& app, int& exit_code);
 void add_tasks_command(CLI::App& app, int& exit_code);
 void add_search_command(CLI::App& app, int& exit_code);
-void add_bt_command(CLI::App& app, int& exit_code);  // bt_command.cpp (unwinder owner)
+void add_bt_command(CLI::App& app, int& exit_code);         // bt_command.cpp (unwinder owner)
+void add_analyze_command(CLI::App& app, int& exit_code);    // analyze_command.cpp
+void add_who_holds_command(CLI::App& app, int& exit_code);  // who_holds_command.cpp
 
 }  // namespace lockhound::cli

@@ -12,7 +12,12 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "lockhound 0.1.0");
     int exit_code = kExitOk;
-    for (auto add : {add_info_command, add_tasks_command, add_search_command, add_bt_command})
+    for (auto add : {add_info_command,
+                     add_tasks_command,
+                     add_search_command,
+                     add_bt_command,
+                     add_analyze_command,
+                     add_who_holds_command})
         add(app, exit_code);
     try {
         app.parse(argc, argv);
