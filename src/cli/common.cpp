@@ -75,6 +75,9 @@ std::optional<OpenedKernel> open_kernel(const CommonOptions& opts) {
         return std::nullopt;
     }
     out.kernel = std::move(*k);
+    if (!opts.quiet)
+        for (const auto& n : out.kernel->notes())
+            fmt::print(stderr, "lockhound: {}\n", report::escape_terminal(n));
     return out;
 }
 

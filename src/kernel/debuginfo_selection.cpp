@@ -1,12 +1,12 @@
 #include "kernel/debuginfo_selection.h"
 
-#include <filesystem>
-
 #include <fmt/format.h>
 
-#include "debuginfo/build_id.h"
+#include "debuginfo/btf_types.h"
 #include "debuginfo/dwarf_types.h"
 #include "debuginfo/elf_symbols.h"
+#include "debuginfo/kallsyms.h"
+#include "debuginfo/vmlinux_finder.h"
 #include "kernel/kernel.h"
 
 namespace lockhound::kernel {
@@ -27,18 +27,27 @@ Result<SelectedDebuginfo> from_vmlinux(const dump::DumpFile& dump, const std::st
     return out;
 }
 
-std::vector<std::string> candidate_paths(const dump::DumpFile& dump, const std::string& release) {
-    std::vector<std::string> c;
-    std::string id = debuginfo::normalize_build_id(dump.vmcoreinfo.build_id());
-    if (id.size() > 2)
-        c.push_back(
-            fmt::format("/usr/lib/debug/.build-id/{}/{}.debug", id.substr(0, 2), id.substr(2)));
-    if (!release.empty()) {
-        c.push_back("/usr/lib/debug/boot/vmlinux-" + release);
-        c.push_back("/usr/lib/debug/lib/modules/" + release + "/vmlinux");
-        c.push_back("/lib/modules/" + release + "/build/vmlinux");
-    }
-    return c;
+// Types from the dump's own BTF, symbols from its kallsyms: no vmlinux needed.
+Result<SelectedDebuginfo> from_dump(const dump::DumpFile& dump, dump::VirtualMemory& memory) {
+    SelectedDebuginfo out;
+    auto where = debuginfo::KallsymsLocation::from_vmcoreinfo(dump.vmcoreinfo);
+    if (!where)
+        return fail(ErrorKind::kNotFound,
+                    "the dump's VMCOREINFO does not locate the kallsyms tables");
+    auto syms = debuginfo::load_kallsyms(memory, *where);
+    if (!syms)
+        return fail(ErrorKind::kNotFound,
+                    "the dump's kallsyms could not be decoded: " + syms.error().describe());
+    auto types = debuginfo::load_btf_from_memory(memory, *syms);
+    if (!types)
+        return fail(ErrorKind::kNotFound,
+                    "the dump carries no usable BTF: " + types.error().describe());
+    out.description = fmt::format("BTF ({}) and kallsyms ({} symbols) from the dump itself",
+                                  (*types)->describe(),
+                                  syms->size());
+    out.symbols = std::move(*syms);
+    out.types = std::move(*types);
+    return out;
 }
 
 }  // namespace
@@ -46,7 +55,6 @@ std::vector<std::string> candidate_paths(const dump::DumpFile& dump, const std::
 Result<SelectedDebuginfo> select_debuginfo(const dump::DumpFile& dump,
                                            dump::VirtualMemory& memory,
                                            const OpenOptions& options) {
-    (void)memory;
     std::string release = dump.vmcoreinfo.osrelease();
     if (!options.vmlinux_path.empty() && !options.no_vmlinux) {
         auto r = from_vmlinux(dump, options.vmlinux_path);
@@ -57,28 +65,33 @@ Result<SelectedDebuginfo> select_debuginfo(const dump::DumpFile& dump,
         }
         return r;
     }
-    std::vector<std::string> tried;
+    std::string tried;
     if (!options.no_vmlinux) {
-        for (const auto& p : candidate_paths(dump, release)) {
-            std::error_code ec;
-            if (!std::filesystem::exists(p, ec)) {
-                tried.push_back(p);
-                continue;
-            }
-            auto r = from_vmlinux(dump, p);
+        auto search = debuginfo::find_vmlinux(dump.vmcoreinfo.build_id(), release);
+        if (search.found) {
+            auto r = from_vmlinux(dump, *search.found);
             if (r) return r;
-            tried.push_back(fmt::format("{} ({})", p, r.error().message));
+            tried = fmt::format("{} ({})", *search.found, r.error().message);
+        } else {
+            tried = search.describe_tried();
         }
     }
-    std::string hint = release.empty()
-                           ? "the matching -dbg package"
-                           : fmt::format("linux-image-{}-dbg (or pass --vmlinux PATH)", release);
+    auto self = from_dump(dump, memory);
+    if (self) {
+        if (!options.no_vmlinux)
+            self->notes.push_back(fmt::format(
+                "no matching vmlinux found ({}); using the dump's own BTF and kallsyms", tried));
+        return self;
+    }
+    std::string pkg =
+        release.empty() ? "the kernel's -dbg package" : fmt::format("linux-image-{}-dbg", release);
     return fail(ErrorKind::kNotFound,
-                fmt::format("no debug info: no vmlinux found ({}) and the dump's own BTF/kallsyms "
-                            "are not usable yet; install {}",
-                            tried.empty() ? "none searched"
-                                          : fmt::format("tried {}", fmt::join(tried, ", ")),
-                            hint));
+                fmt::format("no debug info: {}; and {}. Install {} (Debian/Ubuntu; "
+                            "kernel-debuginfo on RHEL) or pass --vmlinux PATH",
+                            options.no_vmlinux ? "--no-vmlinux given"
+                                               : "no matching vmlinux found (" + tried + ")",
+                            self.error().message,
+                            pkg));
 }
 
 }  // namespace lockhound::kernel

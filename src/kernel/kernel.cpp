@@ -23,6 +23,7 @@ struct Kernel::Impl {
     std::map<std::pair<std::string, std::string>, std::optional<std::uint64_t>, std::less<>>
         offsets;
     std::vector<std::string> warnings;
+    std::vector<std::string> notes;
     std::string release;
 };
 
@@ -46,7 +47,9 @@ Result<std::unique_ptr<Kernel>> Kernel::open(const OpenOptions& options) {
     auto di = select_debuginfo(impl->dump, *impl->memory, options);
     if (!di) return std::unexpected(di.error());
     impl->debuginfo = std::move(*di);
+    std::vector<std::string> notes = impl->debuginfo.notes;
     std::unique_ptr<Kernel> k(new Kernel(std::move(impl)));
+    for (auto& n : notes) k->note(std::move(n));
     k->modules();  // module symbols join the symbol table before anyone resolves addresses
     return k;
 }
@@ -134,6 +137,13 @@ void Kernel::warn(std::string message) {
 }
 const std::vector<std::string>& Kernel::warnings() const {
     return impl_->warnings;
+}
+
+void Kernel::note(std::string message) {
+    impl_->notes.push_back(std::move(message));
+}
+const std::vector<std::string>& Kernel::notes() const {
+    return impl_->notes;
 }
 
 }  // namespace lockhound::kernel

@@ -57,6 +57,9 @@ class Kernel {
 
     void warn(std::string message);
     const std::vector<std::string>& warnings() const;
+    // Informational lines (e.g. which debug info was chosen and why), printed once on stderr.
+    void note(std::string message);
+    const std::vector<std::string>& notes() const;
 
     struct Impl;
 

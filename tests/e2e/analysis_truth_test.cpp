@@ -71,5 +71,31 @@ TEST(AnalysisTruth, DwarfMatchesTruthOnEveryDump) {
     }
 }
 
+// The same answers with no vmlinux at all: types from the dump's BTF, symbols from its kallsyms.
+TEST(AnalysisTruth, SelfContainedBtfMatchesTruthAndDwarf) {
+    std::vector<testing::SharedDump> dumps = all_truth_dumps();
+    if (dumps.empty()) GTEST_SKIP() << "no dumps with truth.json";
+    for (const auto& d : dumps) {
+        for (const auto& f : d.vmcores) {
+            Case c{d.name() + ":btf", f, "", d.truth};
+            auto k = kernel::Kernel::open({.dump_path = f, .no_vmlinux = true});
+            ASSERT_TRUE(k.has_value()) << c.name << ": " << k.error().describe();
+            EXPECT_NE((*k)->debuginfo_description().find("BTF"), std::string::npos);
+            check_against_truth(c, **k);
+            // Names by meaning must not depend on where the types came from.
+            auto v = vmlinux_for(d.release);
+            if (!v) continue;
+            auto kd = kernel::Kernel::open({.dump_path = f, .vmlinux_path = *v});
+            ASSERT_TRUE(kd.has_value());
+            auto a = locks::analyze_locks(**k), b = locks::analyze_locks(**kd);
+            ASSERT_EQ(a.locks.size(), b.locks.size());
+            for (std::size_t i = 0; i < a.locks.size(); ++i) {
+                EXPECT_EQ(a.locks[i].name, b.locks[i].name) << c.name;
+                EXPECT_EQ(a.locks[i].holders.size(), b.locks[i].holders.size()) << c.name;
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace lockhound
