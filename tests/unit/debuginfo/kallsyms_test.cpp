@@ -166,16 +166,6 @@ TEST(Kallsyms, GarbageIsAnErrorNotACrash) {
     {
         FakeMemory mem;
         auto w = sample().place(mem);
-        std::uint16_t bad = 0xfff0;  // a token beyond the table
-        mem.put(w.token_index + 2 * 65, &bad, 2);
-        mem.unmap(0xffffffff82000000);
-        mem.map(0xffffffff82000000, 0x30000 + 0x800);  // the table ends soon after the index
-        auto w2 = sample().place(mem);  // re-place into the smaller map fails? then skip
-        (void)w2;
-    }
-    {
-        FakeMemory mem;
-        auto w = sample().place(mem);
         std::uint8_t zero = 0;
         mem.put(w.names, &zero, 1);  // a zero-length name
         auto r = load_kallsyms(mem, w);
