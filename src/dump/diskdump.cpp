@@ -15,6 +15,7 @@ constexpr std::uint64_t kUtsLen = 65;
 constexpr std::uint64_t kUtsOffset = 12;
 constexpr std::uint64_t kAfterTimestamp = 408 + 16;  // status follows the 8-aligned timeval
 constexpr std::uint64_t kPageDescSize = 24;
+constexpr std::uint64_t kSubHeaderSize = 104;  // kdump_sub_header up to max_mapnr_64 (v6)
 constexpr std::uint32_t kFlagZlib = 0x1, kFlagLzo = 0x2, kFlagSnappy = 0x4, kFlagZstd = 0x20;
 constexpr std::uint64_t kMaxPfns = 1ull << 36;  // 256 TiB of 4 KiB pages
 
@@ -57,21 +58,23 @@ Result<std::unique_ptr<DiskDump>> DiskDump::open(const ByteSource& bytes) {
     const std::uint64_t bs = hd.block_size;
 
     // kdump_sub_header at block 1.
-    std::array<std::byte, 112> sub{};
+    std::array<std::byte, kSubHeaderSize> sub{};
     if (!bytes.read(bs, sub)) return fail(ErrorKind::kTruncated, "kdump sub-header is missing");
     ByteReader s(sub);
     hd.phys_base = *s.i64(0);
     hd.dump_level = *s.i32(8);
     if (hd.header_version >= 3) {
         std::uint64_t vi_off = *s.u64(32), vi_size = *s.u64(40);
-        if (vi_size > 0 && vi_size < (16u << 20)) {
+        if (vi_size > 0 && vi_size < (16u << 20) && vi_off <= bytes.size() &&
+            vi_size <= bytes.size() - vi_off) {
             std::string text(vi_size, '\0');
             if (bytes.read(vi_off, std::as_writable_bytes(std::span(text)))) dd->vmcoreinfo_ = text;
         }
     }
     if (hd.header_version >= 4) {
         std::uint64_t note_off = *s.u64(48), note_size = *s.u64(56);
-        if (note_size > 0 && note_size < (64u << 20)) {
+        if (note_size > 0 && note_size < (64u << 20) && note_off <= bytes.size() &&
+            note_size <= bytes.size() - note_off) {
             std::vector<std::byte> notes(note_size);
             if (bytes.read(note_off, notes)) dd->notes_ = parse_notes(notes);
         }
@@ -91,6 +94,9 @@ Result<std::unique_ptr<DiskDump>> DiskDump::open(const ByteSource& bytes) {
         return fail(ErrorKind::kBadData, "bitmaps are smaller than the page count");
     std::uint64_t words = (hd.max_mapnr + 63) / 64;
     if (words * 8 > bitmap_len / 2) return fail(ErrorKind::kBadData, "bitmap size mismatch");
+    // Check the file holds the bitmaps before allocating for them (the sizes are untrusted).
+    if (bitmap_off > bytes.size() || bitmap_len > bytes.size() - bitmap_off)
+        return fail(ErrorKind::kTruncated, "the page bitmaps are cut off");
     dd->valid_bitmap_.resize(words);
     dd->dump_bitmap_.resize(words);
     if (!bytes.read(bitmap_off, std::as_writable_bytes(std::span(dd->valid_bitmap_))) ||
@@ -151,6 +157,12 @@ Result<const std::byte*> DiskDump::page(std::uint64_t pfn) {
     ByteReader pd(d);
     std::uint64_t offset = *pd.u64(0);
     std::uint32_t size = *pd.u32(8), flags = *pd.u32(12);
+    // An all-zero descriptor was never written: makedumpfile stopped early (the header's
+    // DUMP_DH_COMPRESSED_INCOMPLETE) or the file has a hole there.
+    if (offset == 0 && size == 0 && flags == 0)
+        return fail_at(ErrorKind::kNotInDump,
+                       pfn * bs,
+                       "the page descriptor was never written (incomplete dump)");
     if (size == 0 || size > 2 * bs)
         return fail_at(
             ErrorKind::kBadData, pfn * bs, fmt::format("corrupt page descriptor (size {})", size));

@@ -8,6 +8,10 @@
 
 namespace lockhound::dump {
 
+namespace {
+constexpr std::uint32_t kDumpIncomplete = 0x8;  // DUMP_DH_COMPRESSED_INCOMPLETE
+}  // namespace
+
 Result<DumpFile> open_dump(const std::string& path) {
     auto file = MappedFile::open(path);
     if (!file) return std::unexpected(file.error());
@@ -21,8 +25,8 @@ Result<DumpFile> open_dump(std::unique_ptr<ByteSource> bytes, std::string path) 
     if (FlattenedSource::looks_flattened(*bytes)) {
         auto flat = FlattenedSource::open(std::move(bytes));
         if (!flat) return std::unexpected(flat.error());
+        container = (*flat)->truncated() ? ", flattened, truncated" : ", flattened";
         bytes = std::move(*flat);
-        container = ", flattened";
     }
     d.bytes = std::move(bytes);
     const ByteSource& b = *d.bytes;
@@ -36,12 +40,13 @@ Result<DumpFile> open_dump(std::unique_ptr<ByteSource> bytes, std::string path) 
         d.pages_excluded =
             (*dd)->valid_pages() - std::min((*dd)->valid_pages(), (*dd)->dumped_pages());
         const auto& h = (*dd)->header();
-        d.format = fmt::format("kdump-compressed ({}{}), header v{}, dump level {}{}",
+        d.format = fmt::format("kdump-compressed ({}{}), header v{}, dump level {}{}{}",
                                (*dd)->compression_summary(),
                                container,
                                h.header_version,
                                h.dump_level,
-                               d.pages_excluded ? ", filtered" : "");
+                               d.pages_excluded ? ", filtered" : "",
+                               (h.status & kDumpIncomplete) ? ", incomplete" : "");
         d.memory = std::move(*dd);
     } else if (ElfVmcore::looks_elf(b)) {
         auto elf = ElfVmcore::open(b);

@@ -32,13 +32,18 @@ CpuState parse_prstatus(const ByteReader& d, int index) {
     return c;
 }
 
-// QEMUCPUState (target/i386 arch_dump): version, size, 18 GPRs + rip/rflags, 10 segments of
-// 24 bytes, cr[5], kernel_gs_base.
+bool kernel_half(std::uint64_t addr) {
+    return (addr >> 63) != 0;
+}
+
+// QEMUCPUState (target/i386 arch_dump): version, size, 16 GPRs + rip/rflags, 10 segments of
+// 24 bytes, cr[5], then kernel_gs_base (optional: present when the size field covers it).
 std::optional<CpuState> parse_qemu(const ByteReader& d, int index) {
     constexpr std::uint64_t kRegs = 8;
     constexpr std::uint64_t kSegments = kRegs + 18 * 8;
     constexpr std::uint64_t kCr = kSegments + 10 * 24;
     constexpr std::uint64_t kGsBase = kSegments + 4 * 24 + 16;  // gs segment's base
+    constexpr std::uint64_t kKernelGsBase = kCr + 5 * 8;
     if (!d.has(0, kCr + 5 * 8)) return std::nullopt;
     CpuState c;
     c.cpu = index;
@@ -52,7 +57,14 @@ std::optional<CpuState> parse_qemu(const ByteReader& d, int index) {
     c.regs.cs = *d.u32(kSegments);
     c.regs.ss = *d.u32(kSegments + 5 * 24);
     c.cr3 = *d.u64(kCr + 3 * 8);
-    c.gs_base = *d.u64(kGsBase);
+    // The per-CPU base is in GS while in the kernel; a CPU stopped in user mode has the user's
+    // GS there and the kernel's swapped out into kernel_gs_base.
+    std::uint64_t gs = *d.u64(kGsBase);
+    if (!kernel_half(gs) && *d.u32(4) >= kKernelGsBase + 8 && d.has(kKernelGsBase, 8)) {
+        std::uint64_t kgs = *d.u64(kKernelGsBase);
+        if (kernel_half(kgs)) gs = kgs;
+    }
+    c.gs_base = gs;
     return c;
 }
 

@@ -107,6 +107,11 @@ Result<std::unique_ptr<ElfVmcore>> ElfVmcore::open(const ByteSource& bytes) {
     std::sort(core->segments_.begin(),
               core->segments_.end(),
               [](const Segment& a, const Segment& b) { return a.paddr < b.paddr; });
+    std::uint64_t max_end = 0;
+    for (const auto& s : core->segments_) {
+        max_end = std::max(max_end, s.paddr + s.memsz);
+        core->max_end_.push_back(max_end);
+    }
     return core;
 }
 
@@ -115,10 +120,12 @@ const ElfVmcore::Segment* ElfVmcore::find(std::uint64_t paddr) const {
         segments_.begin(), segments_.end(), paddr, [](std::uint64_t a, const Segment& s) {
             return a < s.paddr;
         });
-    // Segments may overlap (kdump ELF: a kernel-text alias of RAM); search back a little.
-    for (int back = 0; back < 4 && it != segments_.begin(); ++back) {
+    // Segments may overlap (kdump ELF: a kernel-text alias of RAM); search back while an
+    // earlier segment can still reach paddr.
+    while (it != segments_.begin()) {
         --it;
         if (paddr - it->paddr < it->memsz) return &*it;
+        if (max_end_[static_cast<std::size_t>(it - segments_.begin())] <= paddr) break;
     }
     return nullptr;
 }
@@ -156,7 +163,7 @@ bool ElfVmcore::has_page(std::uint64_t paddr) const {
 
 std::uint64_t ElfVmcore::bytes_in_file() const {
     std::uint64_t n = 0;
-    for (const auto& s : segments_) n += s.filesz;
+    for (const auto& s : segments_) n += s.avail;
     return n;
 }
 

@@ -39,7 +39,8 @@ class ElfVmcore final : public PhysicalMemory {
     const Segment* find(std::uint64_t paddr) const;
 
     const ByteSource& bytes_;
-    std::vector<Segment> segments_;  // sorted by paddr
+    std::vector<Segment> segments_;       // sorted by paddr
+    std::vector<std::uint64_t> max_end_;  // max paddr + memsz over segments_[0..i]
     NoteContents notes_;
     std::uint64_t phys_end_ = 0;
 };

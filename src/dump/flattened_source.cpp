@@ -68,23 +68,21 @@ Result<std::unique_ptr<FlattenedSource>> FlattenedSource::open(std::unique_ptr<B
         pos += 16;
         auto ulen = static_cast<std::uint64_t>(len);
         auto uoff = static_cast<std::uint64_t>(off);
-        if (ulen > r.size() - pos) {
-            return fail_at(
-                ErrorKind::kTruncated,
-                pos,
-                fmt::format("flattened record of {} bytes runs past the end of the file", ulen));
-        }
-        if (uoff > (1ull << 52))
+        if (uoff > (1ull << 52) || ulen > (1ull << 52))
             return fail_at(ErrorKind::kBadData, pos - 16, "flattened record offset is implausible");
         if (++records > kMaxRecords) return fail(ErrorKind::kLimit, "too many flattened records");
-        if (ulen > 0) {
-            src->paint(uoff, uoff + ulen, pos);
-            src->size_ = std::max(src->size_, uoff + ulen);
+        // A record cut off by the end of the file (a truncated stream) keeps the bytes it has.
+        std::uint64_t have = std::min(ulen, r.size() - pos);
+        if (have > 0) {
+            src->paint(uoff, uoff + have, pos);
+            src->size_ = std::max(src->size_, uoff + have);
         }
+        if (have < ulen) break;
         pos += ulen;
     }
     if (src->pieces_.empty()) return fail(ErrorKind::kTruncated, "flattened stream holds no data");
-    (void)ended;  // a missing end marker means a truncated stream; what was read is still usable
+    // Without the end marker the stream was cut short; what was read is still usable.
+    src->truncated_ = !ended;
     return src;
 }
 

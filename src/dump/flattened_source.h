@@ -25,6 +25,8 @@ class FlattenedSource final : public ByteSource {
     Result<> read(std::uint64_t offset, std::span<std::byte> out) const override;
     std::span<const std::byte> view(std::uint64_t offset, std::uint64_t len) const override;
     std::size_t pieces() const { return pieces_.size(); }
+    // The stream ended without its end marker (cut short); the bytes before the cut are usable.
+    bool truncated() const { return truncated_; }
 
   private:
     struct Piece {
@@ -37,6 +39,7 @@ class FlattenedSource final : public ByteSource {
     std::unique_ptr<ByteSource> raw_;
     std::map<std::uint64_t, Piece> pieces_;  // logical start -> piece, non-overlapping
     std::uint64_t size_ = 0;
+    bool truncated_ = false;
 };
 
 }  // namespace lockhound::dump

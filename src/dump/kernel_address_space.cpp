@@ -48,7 +48,10 @@ Result<std::uint64_t> KernelAddressSpace::walk(std::uint64_t vaddr) {
                                  std::as_writable_bytes(std::span<std::uint64_t, 1>(&entry, 1)));
         if (!r) {
             Error e = r.error();
-            e.message = fmt::format("page table page is not in the dump ({})", e.message);
+            e.message = fmt::format("cannot read the level-{} page table at physical {:#x} ({})",
+                                    level,
+                                    table & kAddrMask,
+                                    e.message);
             e.address = vaddr;
             e.has_address = true;
             return std::unexpected(e);
@@ -73,7 +76,13 @@ Result<std::uint64_t> KernelAddressSpace::translate(std::uint64_t vaddr) {
     CacheEntry& c = cache_[(vpage >> 12) % cache_.size()];
     if (c.vpage == vpage) return c.ppage + (vaddr & (kPage - 1));
     auto p = walk(vpage);
-    if (!p) return p;
+    if (!p) {
+        // The walk ran on the page address; the fault is at the address asked for.
+        Error e = p.error();
+        e.address = vaddr;
+        e.has_address = true;
+        return std::unexpected(e);
+    }
     c.vpage = vpage;
     c.ppage = *p;
     return *p + (vaddr & (kPage - 1));
@@ -84,7 +93,7 @@ Result<> KernelAddressSpace::read(std::uint64_t vaddr, std::span<std::byte> out)
     while (done < out.size()) {
         std::uint64_t at = vaddr + done;
         auto p = translate(at);
-        if (!p) return std::unexpected(p.error());
+        if (!p) return std::unexpected(p.error());  // carries at
         std::size_t n = std::min<std::size_t>(out.size() - done, kPage - (at & (kPage - 1)));
         auto r = phys_.read_phys(*p, out.subspan(done, n));
         if (!r) {
