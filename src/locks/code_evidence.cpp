@@ -104,9 +104,9 @@ std::optional<CodeReference> CodeScanner::references(std::uint64_t start,
             // A pointer to a small descriptor that holds the lock's address (struct { ...; void
             // *lock; }).
             if (!loads && p >= 0xffff800000000000ull && (p & 7) == 0) {
-                std::uint64_t words[8] = {};
+                std::uint64_t words[4] = {};  // a small descriptor: the first 32 bytes
                 if (kernel_.memory().read(p, std::as_writable_bytes(std::span(words)))) {
-                    for (std::uint64_t k = 0; k < 8 && !via_struct; ++k)
+                    for (std::uint64_t k = 0; k < 4 && !via_struct; ++k)
                         if (words[k] == value) via_struct = k * 8;
                 }
                 loads = via_struct.has_value();
