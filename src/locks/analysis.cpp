@@ -201,6 +201,18 @@ struct Investigation {
     }
 };
 
+// An empty list head points at itself both ways; a non-empty one at nodes that point back.
+bool wait_list_well_formed(kernel::Kernel& k, const ResolvedModel& m, std::uint64_t address) {
+    if (m.model->waiters.layout != WaitListLayout::kListHead) return true;
+    std::uint64_t head = address + m.list_off;
+    auto next = k.memory().read_u64(head), prev = k.memory().read_u64(head + 8);
+    if (!next || !prev) return false;
+    if (*next == head || *prev == head) return *next == head && *prev == head;
+    if (!kernel_pointer(*next) || !kernel_pointer(*prev)) return false;
+    auto back = k.memory().read_u64(*next + 8), fwd = k.memory().read_u64(*prev);
+    return back && fwd && *back == head && *fwd == head;
+}
+
 }  // namespace
 
 LockAnalysis analyze_locks(kernel::Kernel& k, const AnalysisOptions& options) {
@@ -271,6 +283,9 @@ std::optional<LockState> decode_lock_at(kernel::Kernel& k,
         if (kind && m.model->kind != *kind) continue;
         LockState s = decode_lock(ctx, m, address);
         // Plausibility: a readable, well-formed wait list and an owner that is a task or empty.
+        // Without --type, anything with anomalies is not taken for a lock of this kind.
+        if (!kind && !s.anomalies.empty()) continue;
+        if (!kind && !wait_list_well_formed(k, m, address)) continue;
         int score = 0;
         if (s.anomalies.empty()) score += 2;
         if (!s.waiters.empty()) score += 2;

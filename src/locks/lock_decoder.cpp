@@ -311,6 +311,23 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
                 fmt::format("waiter pid {} is in state {}, not blocked", t->pid, t->state));
         s.waiters.push_back(std::move(w));
     }
+    // The lock's own "there are waiters" bit must agree with its list.
+    auto waiters_bit = [](const std::map<std::uint64_t, std::string>& names) -> std::uint64_t {
+        for (const auto& [bit, name] : names)
+            if (name == "WAITERS" || name == "HAS_WAITERS") return bit;
+        return 0;
+    };
+    std::optional<bool> flag_says;
+    if (std::uint64_t b = waiters_bit(model.count.flags); b && s.count_raw)
+        flag_says = (static_cast<std::uint64_t>(*s.count_raw) & b) != 0;
+    else if (std::uint64_t ob = waiters_bit(model.owner.flags); ob && m.owner_off)
+        flag_says = (s.owner_raw & ob) != 0;
+    if (flag_says && !wl.error) {
+        if (*flag_says && s.waiters.empty())
+            s.anomalies.push_back("the WAITERS flag is set but the wait list is empty");
+        else if (!*flag_says && !s.waiters.empty())
+            s.anomalies.push_back("tasks are queued but the WAITERS flag is clear");
+    }
     if (!s.waiters.empty() && s.holders.empty() && (!s.reader_count || *s.reader_count == 0) &&
         model.kind != LockKind::kSemaphore) {
         if (s.owner_raw == 0 || (s.owner_raw & ~model.owner.flags_mask) == 0)
