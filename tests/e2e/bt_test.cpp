@@ -43,8 +43,8 @@ std::optional<Fixture> abba() {
 }
 
 TEST(BtCommand, BlockedTasksOfEveryDumpShowTheirProcStack) {
-    auto dumps = testing::shared_dumps();
-    if (dumps.empty()) GTEST_SKIP() << "no shared dumps (../shared/dumps)";
+    auto dumps = testing::all_truth_dumps();
+    if (dumps.empty()) GTEST_SKIP() << "no shared or sample dumps";
     for (const auto& d : dumps) {
         SCOPED_TRACE(d.name());
         auto v = testing::vmlinux_for(d.release);

@@ -567,3 +567,57 @@ TEST_P(UnwinderV1Test, CapturesRawWordsForEachFrame) {
 
 }  // namespace
 }  // namespace lockhound::kernel
+
+namespace lockhound::kernel {
+namespace {
+
+// Stacks of random words, a third of them code addresses: every walk ends (error or not) within
+// the frame limit, and never leaves the stacks it was given.
+TEST_P(UnwinderV1Test, RandomStacksAlwaysTerminate) {
+    std::uint64_t seed = 0x9e3779b97f4a7c15;
+    auto next = [&] {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        return seed;
+    };
+    std::vector<std::uint64_t> code;
+    for (const auto& f : functions()) code.push_back(f.addr + 1 + next() % f.size);
+    std::vector<StackRegion> stacks = {{kStack, kStack + kStackSize, StackKind::kTask},
+                                       {kIrqStack, kIrqStack + kStackSize, StackKind::kIrq}};
+    std::size_t errors = 0, frames = 0;
+    for (int round = 0; round < 300; ++round) {
+        for (std::uint64_t base : {kStack, kIrqStack}) {
+            for (std::uint64_t a = base; a < base + kStackSize; a += 8) {
+                std::uint64_t r = next();
+                std::uint64_t v = r % 3 == 0   ? code[r % code.size()]
+                                  : r % 3 == 1 ? base + (r >> 8) % kStackSize
+                                               : r;
+                mem_.put_u64(a, v);
+            }
+        }
+        std::uint64_t sp = kStack + (next() % (kStackSize / 8)) * 8;
+        Backtrace a = unwinder_->unwind_inactive(sp, round % 2 ? 56 : 0, stacks, {});
+        dump::X86Regs regs;
+        regs.rip = code[next() % code.size()];
+        regs.rsp = kIrqStack + (next() % (kStackSize / 8)) * 8;
+        regs.rbp = next();
+        Backtrace b = unwinder_->unwind_regs(regs, stacks, {});
+        for (const Backtrace* bt : {&a, &b}) {
+            ASSERT_LE(bt->frames.size(), 256u);
+            EXPECT_TRUE(bt->error || bt->complete || !bt->frames.empty());
+            if (bt->error) ++errors;
+            frames += bt->frames.size();
+            for (const auto& f : bt->frames) {
+                bool on_stack = false;
+                for (const auto& s : stacks) on_stack |= f.sp >= s.low && f.sp <= s.high;
+                EXPECT_TRUE(on_stack) << std::hex << f.sp;
+            }
+        }
+    }
+    EXPECT_GT(errors, 0u);  // garbage is mostly rejected
+    EXPECT_GT(frames, 600u);
+}
+
+}  // namespace
+}  // namespace lockhound::kernel
