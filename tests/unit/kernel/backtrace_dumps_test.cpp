@@ -195,6 +195,24 @@ TEST(BacktraceDumpsAllTasks, EveryTaskUnwindsCleanly) {
         std::size_t errors = 0, frames = 0, complete = 0, on_cpu = 0;
         std::string first_errors;
         for (const auto& t : tasks) {
+            if (t.cpu_regs) {
+                // A running task may be on its CPU's IRQ or exception stacks too. The IRQ stack's
+                // top word is the task SP saved by the last interrupt: a kernel address.
+                auto stacks = (*u)->stacks_of(t);
+                std::size_t irq = 0, exception = 0;
+                for (const auto& s : stacks) {
+                    if (s.kind == StackKind::kIrq) {
+                        ++irq;
+                        EXPECT_EQ(s.high - s.low, 16384u);
+                        auto top = (*k)->memory().read_u64(s.high - 8);
+                        ASSERT_TRUE(top) << top.error().describe();
+                        EXPECT_GE(*top, 0xffff800000000000u);
+                    }
+                    if (s.kind == StackKind::kException) ++exception;
+                }
+                EXPECT_EQ(irq, 1u) << "pid " << t.pid << " cpu " << t.cpu;
+                EXPECT_GE(exception, 4u) << "NMI, #DF, #DB, #MC stacks";
+            }
             Backtrace bt = (*u)->backtrace(t);
             frames += bt.frames.size();
             if (bt.complete) ++complete;
