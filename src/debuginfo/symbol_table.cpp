@@ -73,6 +73,7 @@ SymbolTable& SymbolTable::operator=(const SymbolTable& other) {
         by_name_.clear();
         max_end_.clear();
         finalized_ = false;
+        sorted_prefix_ = 0;
         if (other.finalized_) finalize();
     }
     return *this;
@@ -81,17 +82,41 @@ SymbolTable& SymbolTable::operator=(const SymbolTable& other) {
 void SymbolTable::finalize() {
     // Sort compact (address, index) pairs, then move each symbol once: far cheaper than sorting
     // the symbols themselves.
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> order(symbols_.size());
-    for (std::size_t i = 0; i < symbols_.size(); ++i)
-        order[i] = {symbols_[i].address, static_cast<std::uint32_t>(i)};
-    std::sort(order.begin(), order.end(), [this](const auto& a, const auto& b) {
-        if (a.first != b.first) return a.first < b.first;
-        return preferred(symbols_[a.second], symbols_[b.second]);
-    });
-    std::vector<Symbol> sorted;
-    sorted.reserve(symbols_.size());
-    for (const auto& o : order) sorted.push_back(std::move(symbols_[o.second]));
-    symbols_ = std::move(sorted);
+    // Symbols added since the last finalize() (module symbols after the kernel's) are sorted on
+    // their own and merged, instead of sorting everything again.
+    std::size_t done = std::min(sorted_prefix_, symbols_.size());
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> order(symbols_.size() - done);
+    for (std::size_t i = done; i < symbols_.size(); ++i)
+        order[i - done] = {symbols_[i].address, static_cast<std::uint32_t>(i)};
+    // Plain integer keys first (cheap comparisons), then the preference only among aliases.
+    std::sort(order.begin(), order.end());
+    for (std::size_t i = 0; i < order.size();) {
+        std::size_t j = i + 1;
+        while (j < order.size() && order[j].first == order[i].first) ++j;
+        if (j - i > 1)
+            std::sort(order.begin() + static_cast<std::ptrdiff_t>(i),
+                      order.begin() + static_cast<std::ptrdiff_t>(j),
+                      [this](const auto& a, const auto& b) {
+                          return preferred(symbols_[a.second], symbols_[b.second]);
+                      });
+        i = j;
+    }
+    std::vector<Symbol> tail;
+    tail.reserve(order.size());
+    for (const auto& o : order) tail.push_back(std::move(symbols_[o.second]));
+    symbols_.resize(done);
+    auto by_address = [](const Symbol& a, const Symbol& b) {
+        if (a.address != b.address) return a.address < b.address;
+        return preferred(a, b);
+    };
+    bool append = done == 0 || tail.empty() || !by_address(tail.front(), symbols_.back());
+    for (auto& t : tail) symbols_.push_back(std::move(t));
+    if (!append)
+        std::inplace_merge(symbols_.begin(),
+                           symbols_.begin() + static_cast<std::ptrdiff_t>(done),
+                           symbols_.end(),
+                           by_address);
+    sorted_prefix_ = symbols_.size();
 
     by_name_.clear();
     by_name_.reserve(symbols_.size());

@@ -80,6 +80,7 @@ class SymbolTable {
     std::unordered_map<std::string_view, std::size_t, NameHash> by_name_;
     std::vector<std::uint64_t> max_end_;  // max_end_[i]: largest address+size among symbols_[0..i]
     bool finalized_ = false;
+    std::size_t sorted_prefix_ = 0;  // symbols_[0, sorted_prefix_) are in order
 };
 
 }  // namespace lockhound::debuginfo
