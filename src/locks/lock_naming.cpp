@@ -1,5 +1,9 @@
 #include "locks/lock_naming.h"
 
+#include <algorithm>
+#include <span>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "kernel/kernel.h"
@@ -70,13 +74,59 @@ std::optional<LockName> by_task_link(kernel::Kernel& k,
     return std::nullopt;
 }
 
+bool label_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == ':' || c == '/';
+}
+
+// A module that registers its locks in a table of {name, ..., pointer-to-lock} entries labels them:
+// a word in the module's memory equal to the lock's address, with a pointer to a short identifier
+// string in one of the three words before it.
+std::optional<std::string> module_label(kernel::Kernel& k,
+                                        const kernel::Module& m,
+                                        std::uint64_t address,
+                                        std::string* where) {
+    constexpr std::uint64_t kMaxScan = 4u << 20;
+    if (!m.core_base || !m.core_size || m.core_size > kMaxScan) return std::nullopt;
+    std::vector<std::uint64_t> words(4096 / 8);
+    for (std::uint64_t page = m.core_base & ~4095ull; page < m.core_base + m.core_size;
+         page += 4096) {
+        if (!k.memory().read(page, std::as_writable_bytes(std::span(words)))) continue;
+        for (std::size_t i = 3; i < words.size(); ++i) {
+            if (words[i] != address) continue;
+            for (std::size_t back = 1; back <= 3; ++back) {
+                std::uint64_t p = words[i - back];
+                if (p < 0xffff800000000000ull) continue;
+                auto text = k.memory().read_cstring(p, 64);
+                if (!text || text->size() < 3 || text->size() >= 64) continue;
+                if (!std::all_of(text->begin(), text->end(), label_char)) continue;
+                if (where) *where = fmt::format("{:#x}", page + (i - back) * 8);
+                return *text;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<LockName> name_lock(kernel::Kernel& k,
                                   std::uint64_t address,
                                   std::uint64_t lock_size,
                                   const LockModelSet& models) {
-    if (auto s = by_symbol(k, address, lock_size)) return s;
+    if (auto s = by_symbol(k, address, lock_size)) {
+        if (const kernel::Module* m = k.module_containing(address)) {
+            std::string where;
+            if (auto label = module_label(k, *m, address, &where);
+                label && s->name.rfind(*label, 0) != 0) {
+                s->evidence += fmt::format(
+                    "; labelled \"{}\" by the module's own table (entry at {})", *label, where);
+                s->name = fmt::format("{} ({}", *label, s->name.substr(0, s->name.find(" [")));
+                s->name += fmt::format(") [{}]", m->name);
+            }
+        }
+        return s;
+    }
     return by_task_link(k, address, models);
 }
 
