@@ -52,8 +52,9 @@ void check_against_truth(const Case& c, kernel::Kernel& k) {
         // the object that embeds it) is part of lockhound's name.
         ASSERT_TRUE(l.name.has_value());
         EXPECT_NE(l.name->find(tl.name), std::string::npos) << *l.name;
-        if (c.name.find("6.1.0-56-amd64/mmap-pileup") == 0)
+        if (c.name.find("6.1.0-56-amd64/mmap-pileup") == 0) {
             EXPECT_EQ(*l.name, "mmap_lock of lbmm[93]");
+        }
         std::set<std::pair<int, std::string>> want_h, got_h;
         for (const auto& h : tl.holders) want_h.insert({h.pid, h.mode});
         for (const auto& h : l.holders) got_h.insert({h.task.pid, locks::to_string(h.mode)});
