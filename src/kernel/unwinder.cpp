@@ -155,6 +155,16 @@ void Unwinder::symbolize(StackFrame& f) const {
         f.offset = f.pc - r->symbol->address;
         f.size = r->size;
         f.module = r->symbol->module;
+        // As the kernel's module kallsyms: a symbol reaches at most to the end of its module's
+        // text (the next symbol may be data, far beyond).
+        if (!f.module.empty()) {
+            for (const auto& t : text_) {
+                if (t.module == f.module && r->symbol->address >= t.start &&
+                    r->symbol->address < t.end &&
+                    (f.size == 0 || t.end - r->symbol->address < f.size))
+                    f.size = t.end - r->symbol->address;
+            }
+        }
         return;
     }
     f.function.clear();

@@ -621,3 +621,29 @@ TEST_P(UnwinderV1Test, RandomStacksAlwaysTerminate) {
 
 }  // namespace
 }  // namespace lockhound::kernel
+
+namespace lockhound::kernel {
+namespace {
+
+// As the kernel's module kallsyms: the last text symbol of a module reaches to the end of the
+// module's text, even when the next symbol (data) is further away.
+TEST_P(UnwinderV1Test, ModuleSymbolSizeEndsWithTheModulesText) {
+    symbols_.add({.address = kModText + 0x3000,
+                  .size = 0,
+                  .name = "lb_data",
+                  .module = "lockbomb",
+                  .type = 'd'});
+    symbols_.finalize();
+    std::uint64_t saved_sp = kStack + 0x3e00;
+    inactive_frame(saved_sp, at("__schedule", 0x34d));
+    chain(saved_sp + 56,
+          {{"__schedule", 0x34d}, {"lb_hang", 0x10}, {"kthread", 0xda}, {"ret_from_fork", 0x22}});
+    Backtrace bt = unwinder_->unwind_inactive(saved_sp, 56, task_stack(), {});
+    ASSERT_FALSE(bt.error) << bt.error->describe();
+    ASSERT_EQ(bt.frames.size(), 4u);
+    EXPECT_EQ(bt.frames[1].function, "lb_hang");
+    EXPECT_EQ(bt.frames[1].size, kModText + 0x2000 - fn("lb_hang").addr);
+}
+
+}  // namespace
+}  // namespace lockhound::kernel
