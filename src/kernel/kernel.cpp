@@ -13,7 +13,9 @@ namespace lockhound::kernel {
 
 struct Kernel::Impl {
     dump::DumpFile dump;
-    std::unique_ptr<dump::KernelAddressSpace> memory;
+    std::unique_ptr<dump::KernelAddressSpace> address_space;
+    std::unique_ptr<dump::VirtualMemory> patched;  // over address_space, with memory_patches
+    dump::VirtualMemory* memory = nullptr;         // what everything reads
     SelectedDebuginfo debuginfo;
     std::optional<std::vector<Task>> tasks;
     std::unordered_map<int, std::size_t> by_pid;
@@ -43,7 +45,13 @@ Result<std::unique_ptr<Kernel>> Kernel::open(const OpenOptions& options) {
     if (impl->release.empty()) impl->release = impl->dump.header_release;
     auto setup = dump::PagingSetup::from_vmcoreinfo(impl->dump.vmcoreinfo);
     if (!setup) return std::unexpected(setup.error());
-    impl->memory = std::make_unique<dump::KernelAddressSpace>(*impl->dump.memory, *setup);
+    impl->address_space = std::make_unique<dump::KernelAddressSpace>(*impl->dump.memory, *setup);
+    impl->memory = impl->address_space.get();
+    if (!options.memory_patches.empty()) {
+        impl->patched =
+            std::make_unique<PatchedMemory>(*impl->address_space, options.memory_patches);
+        impl->memory = impl->patched.get();
+    }
     auto di = select_debuginfo(impl->dump, *impl->memory, options);
     if (!di) return std::unexpected(di.error());
     impl->debuginfo = std::move(*di);

@@ -22,6 +22,7 @@
 #include "dump/dump_file.h"
 #include "dump/kernel_address_space.h"
 #include "kernel/module.h"
+#include "kernel/patched_memory.h"
 #include "kernel/task.h"
 
 namespace lockhound::kernel {
@@ -30,6 +31,9 @@ struct OpenOptions {
     std::string dump_path;
     std::string vmlinux_path;  // empty: search by build-id / release, then BTF from the dump
     bool no_vmlinux = false;   // force types from BTF and symbols from kallsyms in the dump
+    // Tests only: bytes shown in place of the dump's at these virtual addresses, for everything
+    // read through memory() (in-memory damage: looped lists, wild pointers; patched_memory.h).
+    std::vector<MemoryPatch> memory_patches;
 };
 
 class Kernel {

@@ -3,10 +3,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -126,7 +129,7 @@ static std::string slurp(const std::string& path) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-CommandResult run_lockhound(const std::vector<std::string>& args) {
+CommandResult run_lockhound(const std::vector<std::string>& args, int timeout_seconds) {
     CommandResult res;
     char out_tmpl[] = "/tmp/lh-test-out-XXXXXX";
     char err_tmpl[] = "/tmp/lh-test-err-XXXXXX";
@@ -147,10 +150,23 @@ CommandResult run_lockhound(const std::vector<std::string>& args) {
         _exit(127);
     }
     int st = 0;
-    waitpid(pid, &st, 0);
+    if (timeout_seconds > 0) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+        while (waitpid(pid, &st, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() >= deadline) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &st, 0);
+                res.timed_out = true;
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    } else {
+        waitpid(pid, &st, 0);
+    }
     close(out_fd);
     close(err_fd);
-    res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    res.status = res.timed_out ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     res.out = slurp(out_tmpl);
     res.err = slurp(err_tmpl);
     unlink(out_tmpl);

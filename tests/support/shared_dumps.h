@@ -36,11 +36,14 @@ std::string source_dir();
 std::string lockhound_binary();
 
 // Runs the lockhound binary with args; returns exit status and captured stdout (+stderr).
+// With timeout_seconds > 0 the process is killed (SIGKILL) when it runs longer: timed_out is set
+// and status is -1.
 struct CommandResult {
     int status = -1;
     std::string out;
     std::string err;
+    bool timed_out = false;
 };
-CommandResult run_lockhound(const std::vector<std::string>& args);
+CommandResult run_lockhound(const std::vector<std::string>& args, int timeout_seconds = 0);
 
 }  // namespace lockhound::testing
