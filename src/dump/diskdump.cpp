@@ -141,8 +141,16 @@ bool DiskDump::has_page(std::uint64_t paddr) const {
 
 Result<const std::byte*> DiskDump::page(std::uint64_t pfn) {
     const std::uint64_t bs = header_.block_size;
-    Slot& slot = cache_[pfn % kCacheSlots];
-    if (slot.pfn == pfn) return slot.data.data();
+    Slot* set = &cache_[(pfn % kCacheSets) * kCacheWays];
+    Slot* victim = set;
+    for (std::size_t w = 0; w < kCacheWays; ++w) {
+        if (set[w].pfn == pfn) {
+            set[w].last_use = ++clock_;
+            return set[w].data.get();
+        }
+        if (set[w].last_use < victim->last_use) victim = &set[w];
+    }
+    Slot& slot = *victim;
     if (!dumped(pfn))
         return fail_at(ErrorKind::kNotInDump,
                        pfn * bs,
@@ -190,9 +198,9 @@ Result<const std::byte*> DiskDump::page(std::uint64_t pfn) {
                            "page data is beyond the end of the file (truncated dump)");
         in = copy;
     }
-    if (slot.data.size() != bs) slot.data.resize(bs);
+    if (!slot.data) slot.data = std::make_unique_for_overwrite<std::byte[]>(bs);
     slot.pfn = ~0ull;
-    auto r = decompress_page(method, in, slot.data);
+    auto r = decompress_page(method, in, std::span(slot.data.get(), bs));
     if (!r) {
         Error e = r.error();
         e.address = pfn * bs;
@@ -200,8 +208,10 @@ Result<const std::byte*> DiskDump::page(std::uint64_t pfn) {
         e.kind = ErrorKind::kBadData;
         return std::unexpected(e);
     }
+    ++pages_decoded_;
     slot.pfn = pfn;
-    return slot.data.data();
+    slot.last_use = ++clock_;
+    return slot.data.get();
 }
 
 Result<> DiskDump::read_phys(std::uint64_t paddr, std::span<std::byte> out) {

@@ -53,6 +53,15 @@ class DiskDump final : public PhysicalMemory {
     std::uint64_t valid_pages() const { return valid_pages_; }
     // Compression methods seen in the page descriptors read so far, or from the header status.
     std::string compression_summary() const;
+    // Pages decompressed (or copied, when stored raw) so far: cache misses, for benchmarks.
+    std::uint64_t pages_decoded() const { return pages_decoded_; }
+
+    // Cache of decoded pages: kCacheSets sets (by pfn) of kCacheWays slots, least recently used
+    // out; at most 32 MiB, allocated as pages are first used. Large enough to hold every page a
+    // wait-list walk over thousands of waiters touches (each waiter record is on its own stack
+    // page), which a small direct-mapped cache decompressed again on every walk.
+    static constexpr std::size_t kCacheWays = 4;
+    static constexpr std::size_t kCacheSets = 2048;
 
   private:
     explicit DiskDump(const ByteSource& bytes) : bytes_(bytes) {}
@@ -72,13 +81,14 @@ class DiskDump final : public PhysicalMemory {
     std::uint64_t valid_pages_ = 0;
     unsigned seen_methods_ = 0;
 
-    // Direct-mapped cache of decompressed pages.
-    static constexpr std::size_t kCacheSlots = 512;
     struct Slot {
         std::uint64_t pfn = ~0ull;
-        std::vector<std::byte> data;
+        std::uint64_t last_use = 0;
+        std::unique_ptr<std::byte[]> data;  // block_size bytes, not zeroed: decoding fills them
     };
-    std::array<Slot, kCacheSlots> cache_;
+    std::vector<Slot> cache_ = std::vector<Slot>(kCacheSets * kCacheWays);
+    std::uint64_t clock_ = 0;
+    std::uint64_t pages_decoded_ = 0;
     std::vector<std::byte> scratch_;
 };
 

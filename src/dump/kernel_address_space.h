@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "base/result.h"
 #include "dump/physical_memory.h"
@@ -44,12 +45,13 @@ class KernelAddressSpace final : public VirtualMemory {
 
     PhysicalMemory& phys_;
     PagingSetup setup_;
-    // Direct-mapped translation cache: virtual page -> physical page (or "none").
+    // Direct-mapped translation cache: virtual page -> physical page (or "none"). 8192 entries
+    // (128 KiB): every stack page of a few thousand tasks.
     struct CacheEntry {
         std::uint64_t vpage = ~0ull;
         std::uint64_t ppage = 0;
     };
-    std::array<CacheEntry, 1024> cache_{};
+    std::vector<CacheEntry> cache_ = std::vector<CacheEntry>(8192);
 };
 
 }  // namespace lockhound::dump
