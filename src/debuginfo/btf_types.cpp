@@ -7,6 +7,7 @@
 #include <cstdarg>
 #include <cstring>
 #include <mutex>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -114,7 +115,8 @@ struct BtfTypes::Impl {
                      std::uint32_t* out_type,
                      std::uint64_t* out_bits,
                      std::uint32_t* out_bit_size,
-                     int depth);
+                     int depth,
+                     std::unordered_set<std::uint32_t>* searched = nullptr);
 };
 
 void BtfTypes::Impl::build_index() {
@@ -262,9 +264,16 @@ bool BtfTypes::Impl::find_member(std::uint32_t agg,
                                  std::uint32_t* out_type,
                                  std::uint64_t* out_bits,
                                  std::uint32_t* out_bit_size,
-                                 int depth) {
+                                 int depth,
+                                 std::unordered_set<std::uint32_t>* searched) {
     const btf_type* t = type(agg);
     if (!t || depth > kMaxTypeDepth || (!btf_is_struct(t) && !btf_is_union(t))) return false;
+    // Each aggregate is searched once per lookup: a second visit is a cycle of anonymous members
+    // or a subtree already searched in vain. Without this, k anonymous members per level that
+    // lead back (untrusted BTF can) cost k^64 calls.
+    std::unordered_set<std::uint32_t> own;
+    if (!searched) searched = &own;
+    if (!searched->insert(agg).second) return false;
     const btf_member* m = btf_members(t);
     for (std::uint32_t i = 0; i < btf_vlen(t); ++i) {
         std::uint64_t bits = base_bits + btf_member_bit_offset(t, i);
@@ -280,7 +289,7 @@ bool BtfTypes::Impl::find_member(std::uint32_t agg,
         }
         // Anonymous struct/union member: its members count as members of agg.
         std::uint32_t inner = complete(peel(m[i].type), depth + 1);
-        if (find_member(inner, name, bits, out_type, out_bits, out_bit_size, depth + 1))
+        if (find_member(inner, name, bits, out_type, out_bits, out_bit_size, depth + 1, searched))
             return true;
     }
     return false;

@@ -185,7 +185,8 @@ struct DwarfTypes::Impl {
                      std::uint64_t base_bits,
                      Dwarf_Die* out,
                      std::uint64_t* out_bits,
-                     int depth);
+                     int depth,
+                     std::unordered_set<Dwarf_Off>* searched = nullptr);
 };
 
 void DwarfTypes::Impl::scan_unit(Dwarf_Die* cudie) {
@@ -439,8 +440,14 @@ bool DwarfTypes::Impl::find_member(Dwarf_Die* agg,
                                    std::uint64_t base_bits,
                                    Dwarf_Die* out,
                                    std::uint64_t* out_bits,
-                                   int depth) {
+                                   int depth,
+                                   std::unordered_set<Dwarf_Off>* searched) {
     if (depth > kMaxTypeDepth) return false;
+    // Each aggregate once per lookup (a cycle of anonymous members, or a subtree searched in
+    // vain): k anonymous members per level leading back would otherwise cost k^64 calls.
+    std::unordered_set<Dwarf_Off> own;
+    if (!searched) searched = &own;
+    if (!searched->insert(dwarf_dieoffset(agg)).second) return false;
     Dwarf_Die m;
     if (dwarf_child(agg, &m) != 0) return false;
     do {
@@ -462,7 +469,8 @@ bool DwarfTypes::Impl::find_member(Dwarf_Die* agg,
         int tag = dwarf_tag(&t);
         if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type) continue;
         if (!complete(&t, depth + 1)) continue;
-        if (find_member(&t, name, base_bits + *bits, out, out_bits, depth + 1)) return true;
+        if (find_member(&t, name, base_bits + *bits, out, out_bits, depth + 1, searched))
+            return true;
     } while (dwarf_siblingof(&m, &m) == 0);
     return false;
 }
