@@ -17,7 +17,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 shared=${LOCKHOUND_SHARED:-$src/../shared}
 
 rm -rf "$out"
-mkdir -p "$out"/{elf_core,diskdump,flattened,vmcoreinfo,notes,page_walk}
+mkdir -p "$out"/{elf_core,diskdump,flattened,vmcoreinfo,notes,page_walk,kallsyms,btf,orc,lock_decode}
 "$build/tests/fuzz/lh_fuzz_seeds" "$out"
 
 # Little-endian integers at a byte offset of a file (x86_64 hosts only, like the dumps).

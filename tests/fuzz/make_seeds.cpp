@@ -1,11 +1,13 @@
 // lh_fuzz_seeds OUT_DIR: writes seed inputs built with tests/support/dump_builder into
-// OUT_DIR/<target>/ for every fuzz target (make-seeds.sh adds cuts of the shared dumps).
+// OUT_DIR/<target>/ for every fuzz target (make-seeds.sh adds cuts of the shared dumps); the
+// seeds of the targets above the dump layer come from parser_seeds.cpp.
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "parser_seeds.h"
 #include "support/dump_builder.h"
 
 using namespace lockhound::testing;
@@ -127,6 +129,7 @@ int main(int argc, char** argv) {
         in.insert(in.end(), image.begin(), image.end());
         write("page_walk", five ? "five-level" : "four-level", in);
     }
+    g_written += lockhound::fuzz::write_parser_seeds(g_out);  // kallsyms, btf, orc, lock_decode
     std::printf("%d seeds written to %s\n", g_written, argv[1]);
     return 0;
 }
