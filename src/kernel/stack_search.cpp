@@ -12,12 +12,12 @@ const StackSnapshot* StackCache::get(const Task& task) {
     if (task.stack_base && task.stack_size && task.stack_size <= (1u << 20) &&
         (task.stack_base & 7) == 0) {
         auto s = std::make_unique<StackSnapshot>();
-        s->base = task.stack_base;
-        s->words.resize(task.stack_size / 8);
-        auto r =
-            kernel_.memory().read(task.stack_base, std::as_writable_bytes(std::span(s->words)));
+        const std::uint64_t live = task.live_sp() & ~7ull;  // within the stack (Task::live_sp)
+        s->base = scope_ == StackScope::kLive ? live : task.stack_base;
+        s->words.resize((task.stack_top() - s->base) / 8);
+        auto r = kernel_.memory().read(s->base, std::as_writable_bytes(std::span(s->words)));
         if (r) {
-            s->live_sp = task.live_sp();
+            s->live_sp = live;
             snap = std::move(s);
         } else {
             kernel_.warn(fmt::format("stack of pid {} at {:#x} is unreadable: {}",

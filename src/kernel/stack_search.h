@@ -1,7 +1,8 @@
 // Kernel stacks as data: read each task's stack once, search every stack for a value (crash's
 // `search -t`), and tell live slots (at or above the saved stack pointer) from stale ones.
 //
-//   StackCache stacks(kernel);
+//   StackCache stacks(kernel);                      // whole stacks (search: stale slots too)
+//   StackCache live(kernel, StackScope::kLive);     // saved SP .. top only (analysis)
 //   const StackSnapshot* s = stacks.get(task);      // nullptr when unreadable (warned once)
 //   auto hits = search_stacks(kernel, stacks, 0xffffffffc03a44a0);
 //   for (auto& h : hits) h.task->pid, h.slot, h.stale;
@@ -20,9 +21,9 @@ namespace lockhound::kernel {
 class Kernel;
 
 struct StackSnapshot {
-    std::uint64_t base = 0;            // task->stack
+    std::uint64_t base = 0;            // first word read: task->stack, or live_sp for kLive
     std::uint64_t live_sp = 0;         // first live slot (saved SP or CPU RSP)
-    std::vector<std::uint64_t> words;  // the whole THREAD_SIZE region
+    std::vector<std::uint64_t> words;  // base .. the top of the THREAD_SIZE region
     std::uint64_t top() const { return base + words.size() * 8; }
     bool contains(std::uint64_t addr) const { return addr >= base && addr < top(); }
     std::optional<std::uint64_t> word_at(std::uint64_t addr) const {
@@ -31,13 +32,19 @@ struct StackSnapshot {
     }
 };
 
+// kWhole reads THREAD_SIZE per task; kLive only the words at and above the live stack pointer
+// (a blocked task's live stack is usually under a page, so this reads and keeps ~1/4 as much).
+enum class StackScope { kWhole, kLive };
+
 class StackCache {
   public:
-    explicit StackCache(Kernel& kernel) : kernel_(kernel) {}
+    explicit StackCache(Kernel& kernel, StackScope scope = StackScope::kWhole)
+        : kernel_(kernel), scope_(scope) {}
     const StackSnapshot* get(const Task& task);
 
   private:
     Kernel& kernel_;
+    StackScope scope_;
     std::unordered_map<std::uint64_t, std::unique_ptr<StackSnapshot>> cache_;
 };
 

@@ -65,7 +65,7 @@ struct Investigation {
         : k(kernel),
           set(s),
           ctx{kernel.memory(), [&kernel](std::uint64_t a) { return kernel.task_by_address(a); }},
-          stacks(kernel),
+          stacks(kernel, kernel::StackScope::kLive),
           frames(kernel) {}
 
     const ResolvedModel* slowpath_model(const kernel::Task& t) {
@@ -295,7 +295,7 @@ std::optional<LockState> decode_lock_at(kernel::Kernel& k,
     if (best) {
         const ResolvedModel* m = find_model(models, best->kind);
         TaskFrames frames(k);
-        kernel::StackCache stacks(k);
+        kernel::StackCache stacks(k, kernel::StackScope::kLive);
         CodeScanner code(k);
         std::unordered_map<std::uint64_t, std::size_t> none;
         HolderInference infer{k, *set, models, stacks, frames, code, none};
