@@ -45,6 +45,13 @@ std::tuple<bool, int> name_rank(const Symbol& s) {
     return {!s.module.empty(), binding_rank(s)};
 }
 
+// FNV-1a, folded: symbol names are short, and the index only needs a cheap, stable spread.
+std::uint64_t name_hash(std::string_view s) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
 }  // namespace
 
 std::string ResolvedAddress::format() const {
@@ -70,7 +77,8 @@ SymbolTable::SymbolTable(const SymbolTable& other) : symbols_(other.symbols_) {
 SymbolTable& SymbolTable::operator=(const SymbolTable& other) {
     if (this != &other) {
         symbols_ = other.symbols_;
-        by_name_.clear();
+        name_slots_.clear();
+        name_index_ready_ = false;
         max_end_.clear();
         finalized_ = false;
         sorted_prefix_ = 0;
@@ -118,8 +126,6 @@ void SymbolTable::finalize() {
                            by_address);
     sorted_prefix_ = symbols_.size();
 
-    by_name_.clear();
-    by_name_.reserve(symbols_.size());
     max_end_.resize(symbols_.size());
     std::uint64_t max_end = 0;
     for (std::size_t i = 0; i < symbols_.size(); ++i) {
@@ -127,10 +133,46 @@ void SymbolTable::finalize() {
         std::uint64_t end = s.size > 0 && s.address + s.size > s.address ? s.address + s.size : 0;
         max_end = std::max(max_end, end);
         max_end_[i] = max_end;
-        auto [it, inserted] = by_name_.try_emplace(std::string_view(s.name), i);
-        if (!inserted && name_rank(s) < name_rank(symbols_[it->second])) it->second = i;
+    }
+    // Symbols appended above every earlier one (a module's, after the kernel's) leave the earlier
+    // indices valid: extend the name index instead of building it again.
+    if (append && name_index_ready_ && symbols_.size() * 2 <= name_slots_.size()) {
+        for (std::size_t i = done; i < symbols_.size(); ++i) index_name(i);
+    } else {
+        name_slots_.clear();
+        name_index_ready_ = false;
     }
     finalized_ = true;
+}
+
+void SymbolTable::index_name(std::size_t i) const {
+    if (i >= 0xffffffffu) return;
+    const Symbol& s = symbols_[i];
+    const std::size_t mask = name_slots_.size() - 1;
+    const std::uint64_t h = name_hash(s.name);
+    const std::uint64_t tag = h >> 32 << 32;
+    for (std::size_t at = h & mask;; at = (at + 1) & mask) {
+        std::uint64_t& slot = name_slots_[at];
+        if (slot == 0) {
+            slot = tag | (i + 1);
+            return;
+        }
+        // The tag (high hash bits) spares a name comparison on nearly every collision.
+        if ((slot & ~0xffffffffull) != tag) continue;
+        const Symbol& other = symbols_[(slot & 0xffffffffu) - 1];
+        if (other.name != s.name) continue;
+        // Address order visits ties lowest address first: keep it unless strictly preferred.
+        if (name_rank(s) < name_rank(other)) slot = tag | (i + 1);
+        return;
+    }
+}
+
+void SymbolTable::build_name_index() const {
+    std::size_t cap = 16;
+    while (cap < symbols_.size() * 2 + 8192) cap <<= 1;  // room for module symbols
+    name_slots_.assign(cap, 0);
+    for (std::size_t i = 0; i < symbols_.size(); ++i) index_name(i);
+    name_index_ready_ = true;
 }
 
 const Symbol* SymbolTable::find(std::string_view name) const {
@@ -145,8 +187,16 @@ const Symbol* SymbolTable::find(std::string_view name) const {
         }
         return best;
     }
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : &symbols_[it->second];
+    if (!name_index_ready_) build_name_index();
+    const std::size_t mask = name_slots_.size() - 1;
+    const std::uint64_t h = name_hash(name);
+    const std::uint64_t tag = h >> 32 << 32;
+    for (std::size_t at = h & mask;; at = (at + 1) & mask) {
+        std::uint64_t slot = name_slots_[at];
+        if (slot == 0) return nullptr;
+        const Symbol& s = symbols_[(slot & 0xffffffffu) - 1];
+        if ((slot & ~0xffffffffull) == tag && s.name == name) return &s;
+    }
 }
 
 std::optional<std::uint64_t> SymbolTable::address_of(std::string_view name) const {

@@ -12,11 +12,9 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace lockhound::debuginfo {
@@ -68,16 +66,15 @@ class SymbolTable {
     bool finalized() const { return finalized_; }
 
   private:
-    struct NameHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
+    void build_name_index() const;
+    void index_name(std::size_t i) const;
     std::vector<Symbol> symbols_;  // sorted by address after finalize()
-    // Keys view the names in symbols_ (whose buffer is not touched between finalize() and the
-    // next add(); a moved vector keeps its buffer, and copies rebuild the index).
-    std::unordered_map<std::string_view, std::size_t, NameHash> by_name_;
+    // Open-addressed name index (high hash bits << 32 | index + 1 into symbols_; 0 = empty),
+    // built by the first
+    // find() after finalize(): most runs look up a few dozen names among ~100k symbols, and a
+    // table of node-allocated strings cost more than the rest of the start-up together.
+    mutable std::vector<std::uint64_t> name_slots_;
+    mutable bool name_index_ready_ = false;
     std::vector<std::uint64_t> max_end_;  // max_end_[i]: largest address+size among symbols_[0..i]
     bool finalized_ = false;
     std::size_t sorted_prefix_ = 0;  // symbols_[0, sorted_prefix_) are in order

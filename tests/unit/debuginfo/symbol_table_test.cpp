@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace lockhound::debuginfo {
 namespace {
 
@@ -50,6 +52,50 @@ TEST(SymbolTable, KernelBeforeModulesAndGlobalBeforeLocal) {
     u.add({.address = 0x4000, .size = 4, .name = "dup", .type = 't'});
     u.finalize();
     EXPECT_EQ(u.address_of("dup"), 0x4000u);
+}
+
+// The kernel's symbols, a lookup (which builds the name index), then modules appended above them
+// and one merged below: every name is found, with the same preferences, after each finalize().
+TEST(SymbolTable, NameIndexFollowsLaterAdds) {
+    SymbolTable t;
+    for (int i = 0; i < 5000; ++i)
+        t.add({.address = 0x100000u + 0x10u * static_cast<unsigned>(i),
+               .size = 0x10,
+               .name = "k" + std::to_string(i),
+               .type = 'T'});
+    t.add({.address = 0x200000, .size = 4, .name = "dup", .type = 't'});
+    t.finalize();
+    EXPECT_EQ(t.address_of("k4321"), 0x100000u + 0x10u * 4321);
+    EXPECT_EQ(t.address_of("dup"), 0x200000u);
+    // Appended above everything (the index is extended in place).
+    for (int i = 0; i < 3000; ++i)
+        t.add({.address = 0xc0000000u + 0x10u * static_cast<unsigned>(i),
+               .name = "m" + std::to_string(i),
+               .module = "mod",
+               .type = 't'});
+    t.add({.address = 0xd0000000u, .size = 4, .name = "dup", .module = "mod", .type = 'T'});
+    t.finalize();
+    EXPECT_EQ(t.address_of("m2999"), 0xc0000000u + 0x10u * 2999);
+    EXPECT_EQ(t.address_of("k0"), 0x100000u);
+    EXPECT_EQ(t.address_of("dup"), 0x200000u) << "the kernel's symbol before a module's";
+    EXPECT_FALSE(t.address_of("m3000"));
+    // Enough to outgrow the index: it is built again.
+    for (int i = 0; i < 200000; ++i)
+        t.add({.address = 0xe0000000u + 0x10u * static_cast<unsigned>(i),
+               .name = "n" + std::to_string(i),
+               .module = "big",
+               .type = 't'});
+    t.finalize();
+    EXPECT_EQ(t.address_of("n199999"), 0xe0000000u + 0x10u * 199999);
+    EXPECT_EQ(t.address_of("m5"), 0xc0000050u);
+    // Merged below earlier symbols: indices move, and the index is rebuilt.
+    t.add({.address = 0x10, .size = 4, .name = "low", .type = 'T'});
+    t.finalize();
+    EXPECT_EQ(t.address_of("low"), 0x10u);
+    EXPECT_EQ(t.address_of("k4321"), 0x100000u + 0x10u * 4321);
+    EXPECT_EQ(t.find("m7")->module, "mod");
+    SymbolTable copy = t;
+    EXPECT_EQ(copy.address_of("n5"), 0xe0000050u);
 }
 
 TEST(SymbolTable, LookupBySizeAndKernelStyleFormat) {
