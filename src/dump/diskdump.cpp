@@ -117,6 +117,9 @@ Result<std::unique_ptr<DiskDump>> DiskDump::open(const ByteSource& bytes) {
         dd->valid_pages_ += static_cast<std::uint64_t>(std::popcount(dd->valid_bitmap_[i]));
     }
     dd->dumped_pages_ = count;
+    while (dd->cache_sets_ < kMaxCacheSets && dd->cache_sets_ * kCacheWays < count)
+        dd->cache_sets_ *= 2;
+    dd->cache_.resize(dd->cache_sets_ * kCacheWays);
     dd->desc_offset_ = bitmap_off + bitmap_len;
     if (dd->desc_offset_ > bytes.size())
         return fail(ErrorKind::kTruncated, "the file ends before the page descriptors");
@@ -141,7 +144,7 @@ bool DiskDump::has_page(std::uint64_t paddr) const {
 
 Result<const std::byte*> DiskDump::page(std::uint64_t pfn) {
     const std::uint64_t bs = header_.block_size;
-    Slot* set = &cache_[(pfn % kCacheSets) * kCacheWays];
+    Slot* set = &cache_[(pfn % cache_sets_) * kCacheWays];
     Slot* victim = set;
     for (std::size_t w = 0; w < kCacheWays; ++w) {
         if (set[w].pfn == pfn) {

@@ -56,12 +56,15 @@ class DiskDump final : public PhysicalMemory {
     // Pages decompressed (or copied, when stored raw) so far: cache misses, for benchmarks.
     std::uint64_t pages_decoded() const { return pages_decoded_; }
 
-    // Cache of decoded pages: kCacheSets sets (by pfn) of kCacheWays slots, least recently used
-    // out; at most 32 MiB, allocated as pages are first used. Large enough to hold every page a
-    // wait-list walk over thousands of waiters touches (each waiter record is on its own stack
-    // page), which a small direct-mapped cache decompressed again on every walk.
+    // Cache of decoded pages: cache_sets() sets (by pfn) of kCacheWays slots, least recently
+    // used out, each slot allocated when first used. The set count follows the number of dumped
+    // pages (a power of two, kMinCacheSets..kMaxCacheSets: 4 MiB to 256 MiB of pages), so that
+    // the pages an analysis touches (task_structs, live stacks, waiter records: a few per task)
+    // are decompressed once even with thousands of tasks; memory follows the pages touched.
     static constexpr std::size_t kCacheWays = 4;
-    static constexpr std::size_t kCacheSets = 2048;
+    static constexpr std::size_t kMinCacheSets = 256;
+    static constexpr std::size_t kMaxCacheSets = 16384;
+    std::size_t cache_sets() const { return cache_sets_; }
 
   private:
     explicit DiskDump(const ByteSource& bytes) : bytes_(bytes) {}
@@ -86,7 +89,8 @@ class DiskDump final : public PhysicalMemory {
         std::uint64_t last_use = 0;
         std::unique_ptr<std::byte[]> data;  // block_size bytes, not zeroed: decoding fills them
     };
-    std::vector<Slot> cache_ = std::vector<Slot>(kCacheSets * kCacheWays);
+    std::size_t cache_sets_ = kMinCacheSets;
+    std::vector<Slot> cache_;
     std::uint64_t clock_ = 0;
     std::uint64_t pages_decoded_ = 0;
     std::vector<std::byte> scratch_;

@@ -14,7 +14,8 @@ using testing::PageCodec;
 using testing::PhysImage;
 
 constexpr std::uint64_t kPage = 4096;
-constexpr std::uint64_t kSets = DiskDump::kCacheSets;
+// These test dumps hold few pages: the cache has its minimum number of sets.
+constexpr std::uint64_t kSets = DiskDump::kMinCacheSets;
 
 struct Built {
     PhysImage mem;
@@ -50,6 +51,19 @@ TEST(DiskDumpPageCache, ThousandsOfPagesAreDecodedOnce) {
     for (std::uint64_t pfn = 0; pfn < 3000; ++pfn) pfns.push_back(pfn);
     Built b(pfns);
     ASSERT_TRUE(b.dd);
+    for (int pass = 0; pass < 2; ++pass)
+        for (std::uint64_t pfn : pfns) b.read(pfn);
+    EXPECT_EQ(b.dd->pages_decoded(), pfns.size());
+}
+
+// The cache grows with the dump (up to kMaxCacheSets): a pass over 5000 dumped pages, read
+// twice, decodes each once.
+TEST(DiskDumpPageCache, SetsFollowTheNumberOfDumpedPages) {
+    std::vector<std::uint64_t> pfns;
+    for (std::uint64_t pfn = 0; pfn < 5000; ++pfn) pfns.push_back(pfn);
+    Built b(pfns);
+    ASSERT_TRUE(b.dd);
+    EXPECT_EQ(b.dd->cache_sets(), 2048u);  // 4 ways x 2048 >= 5000 > 4 x 1024
     for (int pass = 0; pass < 2; ++pass)
         for (std::uint64_t pfn : pfns) b.read(pfn);
     EXPECT_EQ(b.dd->pages_decoded(), pfns.size());
