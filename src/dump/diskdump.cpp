@@ -142,18 +142,35 @@ bool DiskDump::has_page(std::uint64_t paddr) const {
     return dumped(paddr / header_.block_size);
 }
 
+DiskDump::Slot* DiskDump::cached(std::uint64_t pfn) {
+    Slot* set = &cache_[(pfn % cache_sets_) * kCacheWays];
+    for (std::size_t w = 0; w < kCacheWays; ++w)
+        if (set[w].pfn == pfn) {
+            set[w].last_use = ++clock_;
+            return &set[w];
+        }
+    return nullptr;
+}
+
 Result<const std::byte*> DiskDump::page(std::uint64_t pfn) {
+    if (Slot* hit = cached(pfn)) return hit->data.get();
     const std::uint64_t bs = header_.block_size;
     Slot* set = &cache_[(pfn % cache_sets_) * kCacheWays];
     Slot* victim = set;
-    for (std::size_t w = 0; w < kCacheWays; ++w) {
-        if (set[w].pfn == pfn) {
-            set[w].last_use = ++clock_;
-            return set[w].data.get();
-        }
+    for (std::size_t w = 0; w < kCacheWays; ++w)
         if (set[w].last_use < victim->last_use) victim = &set[w];
-    }
     Slot& slot = *victim;
+    if (!slot.data) slot.data = std::make_unique_for_overwrite<std::byte[]>(bs);
+    slot.pfn = ~0ull;
+    auto r = decode(pfn, std::span(slot.data.get(), bs));
+    if (!r) return std::unexpected(r.error());
+    slot.pfn = pfn;
+    slot.last_use = ++clock_;
+    return slot.data.get();
+}
+
+Result<> DiskDump::decode(std::uint64_t pfn, std::span<std::byte> dest) {
+    const std::uint64_t bs = header_.block_size;
     if (!dumped(pfn))
         return fail_at(ErrorKind::kNotInDump,
                        pfn * bs,
@@ -201,9 +218,7 @@ Result<const std::byte*> DiskDump::page(std::uint64_t pfn) {
                            "page data is beyond the end of the file (truncated dump)");
         in = copy;
     }
-    if (!slot.data) slot.data = std::make_unique_for_overwrite<std::byte[]>(bs);
-    slot.pfn = ~0ull;
-    auto r = decompress_page(method, in, std::span(slot.data.get(), bs));
+    auto r = decompress_page(method, in, dest);
     if (!r) {
         Error e = r.error();
         e.address = pfn * bs;
@@ -212,9 +227,7 @@ Result<const std::byte*> DiskDump::page(std::uint64_t pfn) {
         return std::unexpected(e);
     }
     ++pages_decoded_;
-    slot.pfn = pfn;
-    slot.last_use = ++clock_;
-    return slot.data.get();
+    return {};
 }
 
 Result<> DiskDump::read_phys(std::uint64_t paddr, std::span<std::byte> out) {
@@ -222,6 +235,19 @@ Result<> DiskDump::read_phys(std::uint64_t paddr, std::span<std::byte> out) {
     std::size_t done = 0;
     while (done < out.size()) {
         std::uint64_t at = paddr + done;
+        // A whole page that is not cached (bulk reads: BTF, ORC, kallsyms tables) is decoded
+        // straight into the caller's buffer and not cached: it would only evict pages that are
+        // read again, and cost a copy.
+        if (at % bs == 0 && out.size() - done >= bs && !cached(at / bs)) {
+            auto r = decode(at / bs, out.subspan(done, bs));
+            if (!r) {
+                Error e = r.error();
+                e.address = at;
+                return std::unexpected(e);
+            }
+            done += bs;
+            continue;
+        }
         auto p = page(at / bs);
         if (!p) {
             Error e = p.error();

@@ -70,7 +70,10 @@ class DiskDump final : public PhysicalMemory {
     explicit DiskDump(const ByteSource& bytes) : bytes_(bytes) {}
     bool dumped(std::uint64_t pfn) const;
     std::uint64_t rank(std::uint64_t pfn) const;  // number of dumped pages below pfn
-    [[nodiscard]] Result<const std::byte*> page(std::uint64_t pfn);
+    struct Slot;
+    Slot* cached(std::uint64_t pfn);  // the cached page (marked used), or nullptr
+    [[nodiscard]] Result<const std::byte*> page(std::uint64_t pfn);               // cached
+    [[nodiscard]] Result<> decode(std::uint64_t pfn, std::span<std::byte> dest);  // not cached
 
     const ByteSource& bytes_;
     DiskDumpHeader header_;
