@@ -28,7 +28,16 @@ KernelFacts read_kernel_facts(Kernel& k) {
             f.memory_bytes = *pages * k.dump().vmcoreinfo.page_size();
     }
     if (auto tk = k.symbols().address_of("tk_core")) {
+        // 6.13+ names tk_core's type (struct tk_data). Before, tk_core is
+        // `static struct { seqcount_raw_spinlock_t seq; struct timekeeper timekeeper; }`: an
+        // anonymous type, so the timekeeper starts after the sequence count, rounded up to its
+        // 8-byte alignment.
         auto off = k.offset_of("tk_data", "timekeeper.ktime_sec");
+        if (!off) {
+            auto seq = k.types().struct_size("seqcount_raw_spinlock");
+            auto sec = k.offset_of("timekeeper", "ktime_sec");
+            if (seq && sec && *seq <= 64) off = (*seq + 7) / 8 * 8 + *sec;
+        }
         if (off) {
             if (auto s = mem.read_u64(*tk + *off); s && *s < (1ull << 40)) f.uptime_seconds = *s;
         }
