@@ -4,6 +4,7 @@
 #include "parser_seeds.h"
 
 #include "support/btf_builder.h"
+#include "support/kallsyms_builder.h"
 
 #include <cstdio>
 #include <cstring>
@@ -44,8 +45,8 @@ void put_at(Bytes& b, std::size_t off, T v) {
 
 // ---- kallsyms (fuzz_kallsyms.cpp: 32-byte header of offsets + flags, then the image) ----
 
-// Tables laid out as scripts/kallsyms does: names as [len][token bytes], 256 tokens (a few
-// multi-character ones, printable bytes for themselves), token index, offsets or addresses.
+// Tables laid out as scripts/kallsyms does (support/kallsyms_builder.h), with offsets or
+// addresses.
 Bytes kallsyms_seed(bool absolute_addresses, bool big_symbol) {
     const std::vector<std::string> multi = {"down_", "read", "mutex", "_lock", "lb_"};
     struct Sym {
@@ -60,38 +61,12 @@ Bytes kallsyms_seed(bool absolute_addresses, bool big_symbol) {
     if (big_symbol) syms.push_back({-0xa55e01, "T" + std::string(200, 'x')});
     const std::uint64_t relative_base = 0xffffffff81000000ull;
 
-    std::vector<std::string> tokens(256);
-    for (int c = 0; c < 256; ++c)
-        tokens[c] = (c >= 0x20 && c < 0x7f) ? std::string(1, char(c)) : "";
-    for (std::size_t i = 0; i < multi.size(); ++i) tokens[1 + i] = multi[i];
-    Bytes names;
-    for (const auto& s : syms) {
-        std::vector<std::uint8_t> enc;
-        for (std::size_t p = 0; p < s.typed_name.size();) {
-            std::size_t t = 0;
-            while (t < multi.size() && s.typed_name.compare(p, multi[t].size(), multi[t]) != 0) ++t;
-            if (t < multi.size()) {
-                enc.push_back(static_cast<std::uint8_t>(1 + t));
-                p += multi[t].size();
-            } else {
-                enc.push_back(static_cast<std::uint8_t>(s.typed_name[p++]));
-            }
-        }
-        if (enc.size() >= 0x80) {
-            put<std::uint8_t>(names, static_cast<std::uint8_t>(0x80 | (enc.size() & 0x7f)));
-            put<std::uint8_t>(names, static_cast<std::uint8_t>(enc.size() >> 7));
-        } else {
-            put<std::uint8_t>(names, static_cast<std::uint8_t>(enc.size()));
-        }
-        for (auto e : enc) put<std::uint8_t>(names, e);
-    }
-    std::string table;
-    std::vector<std::uint16_t> index(256);
-    for (int i = 0; i < 256; ++i) {
-        index[i] = static_cast<std::uint16_t>(table.size());
-        table += tokens[i];
-        table.push_back('\0');
-    }
+    std::vector<std::string> typed_names;
+    for (const auto& sym : syms) typed_names.push_back(sym.typed_name);
+    const auto tables = testing::encode_kallsyms(typed_names, multi);
+    const auto& names = tables.names;
+    const auto& table = tables.token_table;
+    const auto& index = tables.token_index;
     // Image: offsets/addresses @0, relative_base, num_syms, names, token table, token index.
     Bytes img;
     const std::uint32_t entry = absolute_addresses ? 8 : 4;
@@ -113,7 +88,7 @@ Bytes kallsyms_seed(bool absolute_addresses, bool big_symbol) {
     put_at<std::uint64_t>(img, rel, relative_base);
     put_at<std::uint32_t>(img, num, static_cast<std::uint32_t>(syms.size()));
     img.resize(names_at);
-    img.insert(img.end(), names.begin(), names.end());
+    for (auto c : names) put<std::uint8_t>(img, c);
     img.resize(table_at);
     for (char c : table) put<char>(img, c);
     img.resize(index_at);

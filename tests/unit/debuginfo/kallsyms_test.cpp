@@ -14,6 +14,7 @@
 #include "debuginfo/internal/elf_file.h"
 #include "dump/vmcoreinfo.h"
 #include "support/fake_memory.h"
+#include "support/kallsyms_builder.h"
 #include "test_paths.h"
 
 namespace lockhound::debuginfo {
@@ -33,38 +34,12 @@ struct FakeKallsyms {
     std::vector<std::string> multi = {"down_", "read", "mutex", "_lock", "lb_"};
 
     KallsymsLocation place(FakeMemory& mem, std::uint64_t base = 0xffffffff82000000) {
-        std::vector<std::string> tokens(256);
-        for (int c = 0; c < 256; ++c) tokens[c] = std::isprint(c) ? std::string(1, char(c)) : "";
-        for (std::size_t i = 0; i < multi.size(); ++i) tokens[1 + i] = multi[i];
-        std::vector<std::uint8_t> names;
-        for (const auto& e : entries) {
-            std::vector<std::uint8_t> enc;
-            for (std::size_t p = 0; p < e.typed_name.size();) {
-                bool done = false;
-                for (std::size_t t = 0; t < multi.size() && !done; ++t) {
-                    if (e.typed_name.compare(p, multi[t].size(), multi[t]) == 0) {
-                        enc.push_back(static_cast<std::uint8_t>(1 + t));
-                        p += multi[t].size();
-                        done = true;
-                    }
-                }
-                if (!done) enc.push_back(static_cast<std::uint8_t>(e.typed_name[p++]));
-            }
-            if (enc.size() >= 0x80) {
-                names.push_back(static_cast<std::uint8_t>(0x80 | (enc.size() & 0x7f)));
-                names.push_back(static_cast<std::uint8_t>(enc.size() >> 7));
-            } else {
-                names.push_back(static_cast<std::uint8_t>(enc.size()));
-            }
-            names.insert(names.end(), enc.begin(), enc.end());
-        }
-        std::string table;
-        std::vector<std::uint16_t> index(256);
-        for (int i = 0; i < 256; ++i) {
-            index[i] = static_cast<std::uint16_t>(table.size());
-            table += tokens[i];
-            table.push_back('\0');
-        }
+        std::vector<std::string> typed_names;
+        for (const auto& e : entries) typed_names.push_back(e.typed_name);
+        const auto tables = lockhound::testing::encode_kallsyms(typed_names, multi);
+        const auto& names = tables.names;
+        const auto& table = tables.token_table;
+        const auto& index = tables.token_index;
         KallsymsLocation w;
         w.offsets = base;
         w.relative_base = base + 0x10000;
