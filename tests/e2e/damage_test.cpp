@@ -4,10 +4,10 @@
 // unreadable parts) and, for 3, a partial answer whose warnings name what could not be read.
 //
 //  * Files, through the lockhound binary (run_lockhound with a timeout): prefixes of each dump
-//    copied to /tmp (cut in the header, the bitmaps, the page descriptors, the page data); and in a
-//    /tmp copy of each kdump-compressed dump, the page descriptor or the compressed bytes of a
-//    page the analysis reads (the lock's, the first waiter's stack, the holder's task_struct)
-//    corrupted.
+//    copied to the temporary directory (cut in the header, the bitmaps, the page descriptors, the
+//    page data); and in a temporary copy of each kdump-compressed dump, the page descriptor or the
+//    compressed bytes of a page the analysis reads (the lock's, the first waiter's stack, the
+//    holder's task_struct) corrupted.
 //  * Memory, through the library (kernel::OpenOptions::memory_patches) in a forked child with a
 //    timeout, so that a crash or a hang fails that case alone: a wait list turned into a loop, a
 //    waiter's next or task pointer into unmapped memory, the process list cut (NULL, unmapped,
@@ -16,20 +16,16 @@
 // Types come from the DWARF vmlinux when it is cached, else from the dump's BTF (--no-vmlinux),
 // so these tests need only ../shared/dumps.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
-#include <chrono>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -221,8 +217,8 @@ struct ChildOutcome {
 // Runs fn in a forked child with a timeout; fn returns {status, text}.
 ChildOutcome run_in_child(const std::function<std::pair<int, std::string>()>& fn) {
     ChildOutcome res;
-    char tmpl[] = "/tmp/lh-damage-child-XXXXXX";
-    int fd = mkstemp(tmpl);
+    std::string path;
+    int fd = testing::make_temp_file("lh-damage-child", path);
     if (fd < 0) return res;
     pid_t pid = fork();
     if (pid == 0) {
@@ -236,22 +232,13 @@ ChildOutcome run_in_child(const std::function<std::pair<int, std::string>()>& fn
         close(fd);
         _exit(status);
     }
-    int st = 0;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kTimeoutSeconds);
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() >= deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            res.timed_out = true;
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    auto status = testing::wait_child(pid, kTimeoutSeconds);
     close(fd);
-    if (!res.timed_out) res.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    auto text = slurp(tmpl);
+    res.timed_out = !status;
+    res.status = status.value_or(-1);
+    auto text = slurp(path);
     res.out.assign(text.begin(), text.end());
-    unlink(tmpl);
+    unlink(path.c_str());
     return res;
 }
 
@@ -523,6 +510,24 @@ std::vector<std::string> new_warnings(const json& j, const std::vector<std::stri
     return out;
 }
 
+// One line per damaged run in the test log: the exit status, then the error or how much of the
+// undamaged answer is left and the first new warning.
+void log_outcome(const std::string& scenario,
+                 const std::string& what,
+                 int status,
+                 const json& j,
+                 const std::string& error,
+                 std::size_t undamaged_locks,
+                 const std::vector<std::string>& added) {
+    std::cout << "[ damage   ] " << scenario << ": " << what << " -> exit " << status
+              << (j.is_null() ? ": " + first_line(error)
+                              : fmt::format(", {} of {} lock(s), new warning: {}",
+                                            j["locks"].size(),
+                                            undamaged_locks,
+                                            added.empty() ? "(none)" : added.front()))
+              << "\n";
+}
+
 TEST(Damage, CorruptedPagesOfKdumpDumps) {
     auto ts = targets();
     if (ts.empty()) GTEST_SKIP() << "no ../shared/dumps";
@@ -582,14 +587,7 @@ TEST(Damage, CorruptedPagesOfKdumpDumps) {
             apply_edits(file, undo);
             json j = check_outcome(r.status, r.timed_out, r.out, r.err, what);
             auto added = new_warnings(j, a->warnings);
-            std::cout << "[ damage   ] " << t.dump.scenario << ": " << what << " -> exit "
-                      << r.status
-                      << (j.is_null() ? ": " + first_line(r.err)
-                                      : fmt::format(", {} of {} lock(s), new warning: {}",
-                                                    j["locks"].size(),
-                                                    a->locks.size(),
-                                                    added.empty() ? "(none)" : added.front()))
-                      << "\n";
+            log_outcome(t.dump.scenario, what, r.status, j, r.err, a->locks.size(), added);
             if (!unreadable(c.damage, flags) || j.is_null()) continue;
             // The page is unreadable: a partial answer naming what could not be read.
             gaps.expect(r.status == 3 && !added.empty(),
@@ -757,14 +755,7 @@ TEST(Damage, InMemory) {
                                    r.status == 2 ? "lockhound: " + r.out : "",
                                    c.what);
             auto added = new_warnings(j, a->warnings);
-            std::cout << "[ damage   ] " << t.dump.scenario << ": " << c.what << " -> status "
-                      << r.status
-                      << (j.is_null() ? ": " + first_line(r.out)
-                                      : fmt::format(", {} of {} lock(s), new warning: {}",
-                                                    j["locks"].size(),
-                                                    a->locks.size(),
-                                                    added.empty() ? "(none)" : added.front()))
-                      << "\n";
+            log_outcome(t.dump.scenario, c.what, r.status, j, r.out, a->locks.size(), added);
             if (!j.is_null() && c.check) c.check(j, r.status, gaps);
         }
     }

@@ -129,12 +129,36 @@ static std::string slurp(const std::string& path) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+std::optional<int> wait_child(int pid, int timeout_seconds) {
+    int st = 0;
+    if (timeout_seconds > 0) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+        while (waitpid(pid, &st, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() >= deadline) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &st, 0);
+                return std::nullopt;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    } else {
+        waitpid(pid, &st, 0);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int make_temp_file(const std::string& stem, std::string& path) {
+    std::string tmpl = (fs::temp_directory_path() / (stem + "-XXXXXX")).string();
+    int fd = mkstemp(tmpl.data());
+    path = tmpl;
+    return fd;
+}
+
 CommandResult run_lockhound(const std::vector<std::string>& args, int timeout_seconds) {
     CommandResult res;
-    char out_tmpl[] = "/tmp/lh-test-out-XXXXXX";
-    char err_tmpl[] = "/tmp/lh-test-err-XXXXXX";
-    int out_fd = mkstemp(out_tmpl);
-    int err_fd = mkstemp(err_tmpl);
+    std::string out_path, err_path;
+    int out_fd = make_temp_file("lh-test-out", out_path);
+    int err_fd = make_temp_file("lh-test-err", err_path);
     if (out_fd < 0 || err_fd < 0) return res;
     pid_t pid = fork();
     if (pid == 0) {
@@ -149,28 +173,15 @@ CommandResult run_lockhound(const std::vector<std::string>& args, int timeout_se
         execv(bin.c_str(), argv.data());
         _exit(127);
     }
-    int st = 0;
-    if (timeout_seconds > 0) {
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-        while (waitpid(pid, &st, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() >= deadline) {
-                kill(pid, SIGKILL);
-                waitpid(pid, &st, 0);
-                res.timed_out = true;
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-    } else {
-        waitpid(pid, &st, 0);
-    }
+    auto status = wait_child(pid, timeout_seconds);
     close(out_fd);
     close(err_fd);
-    res.status = res.timed_out ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    res.out = slurp(out_tmpl);
-    res.err = slurp(err_tmpl);
-    unlink(out_tmpl);
-    unlink(err_tmpl);
+    res.timed_out = !status;
+    res.status = status.value_or(-1);
+    res.out = slurp(out_path);
+    res.err = slurp(err_path);
+    unlink(out_path.c_str());
+    unlink(err_path.c_str());
     return res;
 }
 

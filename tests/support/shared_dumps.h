@@ -46,4 +46,11 @@ struct CommandResult {
 };
 CommandResult run_lockhound(const std::vector<std::string>& args, int timeout_seconds = 0);
 
+// Waits for the child pid; kills it (SIGKILL) after timeout_seconds (0: no limit). Its exit status
+// (128 + signal when a signal ended it), or nullopt when it was killed for the timeout.
+std::optional<int> wait_child(int pid, int timeout_seconds);
+// Creates an empty file named stem-XXXXXX in the temporary directory ($TMPDIR, else /tmp); sets
+// path and returns its descriptor (-1 on failure).
+int make_temp_file(const std::string& stem, std::string& path);
+
 }  // namespace lockhound::testing
