@@ -27,7 +27,7 @@ runs=${1:-5}
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${LH_BENCH_BUILD:-$src/build-bench}
 shared=${LOCKHOUND_SHARED:-$src/../shared}
-tmp=$(mktemp -d /tmp/lh-bench-XXXXXX)
+tmp=$(mktemp -d -t lh-bench-XXXXXX)  # $TMPDIR, else /tmp
 trap 'rm -rf "$tmp"' EXIT
 
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLH_WERROR=ON \
