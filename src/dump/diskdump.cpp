@@ -123,7 +123,6 @@ Result<std::unique_ptr<DiskDump>> DiskDump::open(const ByteSource& bytes) {
     dd->desc_offset_ = bitmap_off + bitmap_len;
     if (dd->desc_offset_ > bytes.size())
         return fail(ErrorKind::kTruncated, "the file ends before the page descriptors");
-    dd->scratch_.resize(bs);
     return dd;
 }
 
@@ -239,12 +238,8 @@ Result<> DiskDump::read_phys(std::uint64_t paddr, std::span<std::byte> out) {
         // straight into the caller's buffer and not cached: it would only evict pages that are
         // read again, and cost a copy.
         if (at % bs == 0 && out.size() - done >= bs && !cached(at / bs)) {
-            auto r = decode(at / bs, out.subspan(done, bs));
-            if (!r) {
-                Error e = r.error();
-                e.address = at;
-                return std::unexpected(e);
-            }
+            // (decode's errors already carry this page's address)
+            if (auto r = decode(at / bs, out.subspan(done, bs)); !r) return r;
             done += bs;
             continue;
         }

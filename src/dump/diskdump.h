@@ -96,7 +96,6 @@ class DiskDump final : public PhysicalMemory {
     std::vector<Slot> cache_;
     std::uint64_t clock_ = 0;
     std::uint64_t pages_decoded_ = 0;
-    std::vector<std::byte> scratch_;
 };
 
 }  // namespace lockhound::dump
