@@ -266,7 +266,7 @@ if [ -n "$KV" ] && [ "$KV" -gt "$HV" ]; then
 fi
 # sid's kbuild binaries may need a newer glibc: run them with that suite's own libc6
 KBUILD=$(cd "$KHDR/scripts/.." && pwd -P)
-runs() { [ -x "$1" ] && ! ldd "$1" 2>&1 | grep -q 'not found'; }
+runs() { [ -x "$1" ] && ! ldd "$1" 2>&1 | grep 'not found' >/dev/null; }  # no grep -q: SIGPIPE + pipefail
 for t in scripts/basic/fixdep scripts/mod/modpost scripts/mod/modpost.real-lsb-64 tools/objtool/objtool \
 	tools/objtool/objtool.real-x86 scripts/genksyms/genksyms scripts/gendwarfksyms/gendwarfksyms; do
 	f=$KBUILD/$t
