@@ -78,7 +78,7 @@ dbg_vmlinux() {
 	fi
 	if [ ! -s "$out" ]; then
 		pkg=linux-image-$rel-dbg
-		tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmtest-dbg.XXXXXX")
+		tmp=$(mktemp -d -t vmtest-dbg.XXXXXX)
 		say "apt-get download $pkg"
 		local opts=""
 		[ -f "$ROOT/apt/sources.list" ] && opts="-o Dir::Etc::SourceList=$ROOT/apt/sources.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$ROOT/apt/lists -o Dir::Cache=$ROOT/apt/cache"
