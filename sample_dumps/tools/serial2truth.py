@@ -16,7 +16,13 @@ Sources inside the log (see guest/init and module/lhsample.c):
 holders = GOT lines (printed right after the lock call returned; for the
           mmap_lock, by the fault handler that runs under it)
 waiters = QUEUE lines (the module's walk of the real wait list, in kernel
-          queue order, taken under the lock's wait_lock before the dump)
+          queue order, taken under the lock's wait_lock before the dump);
+          where the module cannot walk them (PREEMPT_RT's rt_mutex rbtree,
+          QUEUE-END order=set) the set of tasks that announced the call and
+          never returned, each verified asleep in D (queue_pos null)
+Several disjoint scenarios may share one guest (--scenario a,b,c): every
+weakly connected part of the wait-for graph gets its own entry in
+root_causes (root_cause is the first of them).
 Everything is cross-checked; disagreements go to checks.problems and make
 the exit status 1 (truth.json is still written).
 """
@@ -66,6 +72,22 @@ WHAT = {
                  "can only be inferred (count 0, fw_loader's stack, the module's "
                  "GOT line). Chain: fw_request1/2 -> fw_sem (fw_loader) -> "
                  "dev_mutex (dev_reset) -> io_schedule. No cycle.",
+    },
+    "abba": {
+        "why": "mutex AB-BA deadlock: abba_first holds abba_mutex_a and waits for "
+               "abba_mutex_b while abba_second holds abba_mutex_b and waits for "
+               "abba_mutex_a; the cycle member with the lowest pid is named",
+        "notes": "abba_late waits for abba_mutex_a behind abba_second and is not "
+                 "part of the cycle.",
+    },
+    "rwsem-readers": {
+        "why": "rd_hold1 and rd_hold2 hold rd_rwsem for read and sleep forever in "
+               "io_schedule(); rd_writer queues for write and the later readers "
+               "rd_late1/2 queue behind the writer",
+        "notes": "Two read holders, neither recorded in the lock (count has the "
+                 "reader count, owner only a last-reader hint); both are roots, "
+                 "the one with the lowest pid is named, the other is in "
+                 "other_root_holders.",
     },
 }
 
@@ -146,6 +168,11 @@ def main():
     ap.add_argument("--cmdline", default="")
     ap.add_argument("--dbg-package", default="")
     ap.add_argument("--module-ko", default="")
+    ap.add_argument("--module-note", default=(
+        "lhsample.ko built from sample_dumps/module/lhsample.c; a copy "
+        "with DWARF is sample_dumps/lhsample.ko (shared by all samples, "
+        "check module_sha256); its symbols are also in the dump's "
+        "module kallsyms"))
     ap.add_argument("--keep-meta-from", default="",
                     help="rebuild the truth of an existing dump from its serial.log: "
                          "take guest, debuginfo, files, provenance and timing from "
@@ -188,12 +215,15 @@ def main():
 
     locks, order = {}, []
     holders, wants, hang, queues, raw = {}, [], {}, {}, {}
+    unordered = set()
     task_addr = {}
     module_log = []
     in_report = False
     for kind, d, ln in facts:
         if kind == "LOCK":
             locks[d["name"]] = {"type": d["type"], "addr": d["addr"]}
+            if "scen" in d:
+                locks[d["name"]]["scenario"] = d["scen"]
             order.append(d["name"])
         elif kind in ("WANT", "GOT"):
             ent = {"pid": int(d["pid"]), "tgid": int(d["tgid"]),
@@ -208,7 +238,7 @@ def main():
             hang[int(d["pid"])] = d["how"]
             task_addr[int(d["pid"])] = int(d["task"], 16)
         elif kind == "REPORT-BEGIN":
-            in_report, queues, raw = True, {}, {}
+            in_report, queues, raw, unordered = True, {}, {}, set()
         elif kind == "REPORT-END":
             in_report = False
         elif kind == "QUEUE" and in_report:
@@ -216,6 +246,8 @@ def main():
             queues.setdefault(d["lock"], []).append(
                 {"pid": int(d["pid"]), "tgid": int(d["tgid"]), "comm": d["comm"],
                  "mode": d["mode"], "queue_pos": int(d["pos"])})
+        elif kind == "QUEUE-END" and in_report and d.get("order") == "set":
+            unordered.add(d["lock"])
         elif kind == "QUEUE-END" and in_report:
             if int(d["waiters"]) != len(queues.get(d["lock"], [])):
                 problems.append("%s: QUEUE-END says %s waiters, %d QUEUE lines"
@@ -236,6 +268,13 @@ def main():
         if not got:
             pending.setdefault(lk, {})[ent["pid"]] = ent
     for lk in order:
+        if lk in unordered:
+            # not walkable (RT rbtree): the announced, unreturned calls, each in D
+            queues[lk] = [dict(ent, queue_pos=None)
+                          for _, ent in sorted(pending.get(lk, {}).items())]
+            for w in queues[lk]:
+                if w["pid"] not in tasks:
+                    problems.append("%s: waiter %d is not in D" % (lk, w["pid"]))
         q = queues.get(lk, [])
         qp = {w["pid"]: w for w in q}
         pp = pending.get(lk, {})
@@ -259,6 +298,8 @@ def main():
     # ---- raw lock words vs holders/waiters
     for lk in order:
         r, hs, q = raw.get(lk), holders.get(lk, []), queues.get(lk, [])
+        if r is None and lk in unordered:
+            continue                              # RT lock: no raw words printed
         if r is None:
             problems.append("%s: no RAW line in the report" % lk)
             continue
@@ -305,30 +346,71 @@ def main():
     cycles = elementary_cycles(edges)
 
     comm = {pid: t["comm"] for pid, t in tasks.items()}
-    info = WHAT.get(a.scenario, {"why": "", "notes": ""})
-    if cycles:
-        cyc = cycles[0]
-        root = min(cyc)
-        root_cause = {"pid": root, "comm": comm.get(root, "?"), "cycle": cyc,
-                      "transitively_blocked_tasks": len(reaches(edges, root)),
-                      "why": info["why"]}
-    else:
-        roots = sorted(p for p in holds if p not in waiting_on)
-        ranked = sorted(roots, key=lambda p: (-len(reaches(edges, p)), p))
-        if not ranked:
-            problems.append("no root holder found")
-            root_cause = {}
+    scen_of = {}
+    for lk in order:
+        for ent in holders.get(lk, []) + queues.get(lk, []):
+            scen_of.setdefault(ent["pid"], locks[lk].get("scenario", a.scenario))
+
+    def info_for(scen):
+        return WHAT.get(scen, {"why": "", "notes": ""})
+
+    # weakly connected parts of the wait-for graph (one per disjoint scenario)
+    nodes = set(edges) | {b for bs in edges.values() for b in bs}
+    undirected = {n: set() for n in nodes}
+    for x, bs in edges.items():
+        for y in bs:
+            undirected[x].add(y)
+            undirected[y].add(x)
+    parts, seen = [], set()
+    for n in sorted(nodes):
+        if n in seen:
+            continue
+        comp, todo = set(), [n]
+        while todo:
+            m = todo.pop()
+            if m in comp:
+                continue
+            comp.add(m)
+            todo.extend(undirected[m] - comp)
+        seen |= comp
+        parts.append(comp)
+
+    root_causes = []
+    for comp in parts:
+        pcycles = [c for c in cycles if set(c) <= comp]
+        scen = scen_of.get(min(comp), a.scenario)
+        if pcycles:
+            cyc = pcycles[0]
+            root = min(cyc)
+            rc = {"pid": root, "comm": comm.get(root, "?"), "cycle": cyc,
+                  "transitively_blocked_tasks": len(reaches(edges, root)),
+                  "why": info_for(scen)["why"]}
         else:
+            roots = sorted(p for p in holds if p not in waiting_on and p in comp)
+            ranked = sorted(roots, key=lambda p: (-len(reaches(edges, p)), p))
+            if not ranked:
+                problems.append("no root holder found among %s" % sorted(comp))
+                continue
             r0 = ranked[0]
-            root_cause = {"pid": r0, "comm": comm.get(r0, "?"),
-                          "blocked_in": hang.get(r0, "unknown"),
-                          "transitively_blocked_tasks": len(reaches(edges, r0)),
-                          "why": info["why"]}
+            rc = {"pid": r0, "comm": comm.get(r0, "?"),
+                  "blocked_in": hang.get(r0, "unknown"),
+                  "transitively_blocked_tasks": len(reaches(edges, r0)),
+                  "why": info_for(scen)["why"]}
             if len(ranked) > 1:
-                root_cause["other_root_holders"] = [
+                rc["other_root_holders"] = [
                     {"pid": p, "comm": comm.get(p, "?"),
                      "transitively_blocked_tasks": len(reaches(edges, p))}
                     for p in ranked[1:]]
+        if "," in a.scenario:
+            rc["scenario"] = scen
+        root_causes.append(rc)
+    if not root_causes:
+        problems.append("no root holder found")
+    root_cause = root_causes[0] if root_causes else {}
+    info = info_for(a.scenario)
+    if "," in a.scenario:
+        info = {"why": "", "notes": " ".join(
+            "[%s] %s" % (sc, info_for(sc)["notes"]) for sc in a.scenario.split(","))}
 
     # decode the owner words: which task do they name (for rwsems only a hint)
     by_addr = {v: k for k, v in task_addr.items()}
@@ -363,13 +445,18 @@ def main():
             "name": lk, "type": locks[lk]["type"], "addr": locks[lk]["addr"],
             "holders": holders.get(lk, []),
             "waiters": queues.get(lk, []),
-            "waiter_order": "kernel wait-list order, walked by lhsample.ko under "
-                            "the lock's wait_lock right before the dump",
+            "waiter_order": ("set (PREEMPT_RT: rt_mutex rbtree not walked): the tasks "
+                             "that called the lock and never returned, each asleep in D"
+                             if lk in unordered else
+                             "kernel wait-list order, walked by lhsample.ko under "
+                             "the lock's wait_lock right before the dump"),
             "state_at_dump": " ".join(["lock=%s" % lk] +
                                       ["%s=%s" % kv_ for kv_ in r.items()]),
         })
         if lk in owner_dec:
             out_locks[-1]["owner_decoded"] = owner_dec[lk]
+        if "," in a.scenario and "scenario" in locks[lk]:
+            out_locks[-1]["scenario"] = locks[lk]["scenario"]
 
     blocked = []
     for pid in sorted(tasks):
@@ -396,26 +483,27 @@ def main():
             files[name]["sha256"] = sha256(p)
 
     prov = dict(s.split("=", 1) for s in a.prov)
+    # "6.1.0-56-amd64" -> amd64, "6.1.0-56-rt-amd64" -> rt-amd64, "7.2.13+deb14-amd64" -> amd64
+    m = re.search(r"-((?:rt-)?[a-z0-9]+)$", kernel_release)
+    flavour = m.group(1) if m else ""
     truth = {
         "scenario": a.scenario,
         "kernel_release": kernel_release,
-        "flavour": kernel_release.split("-", 2)[-1] if kernel_release.count("-") >= 2 else "",
+        "flavour": flavour,
         "guest": {"mem_mib": a.mem, "smp": a.smp, "arch": "x86_64", "accel": "tcg",
                   "cmdline": a.cmdline},
         "debuginfo": {
             "package": a.dbg_package,
             "build_id": prov.get("build_id", ""),
             "vmlinux_in_deb": "./usr/lib/debug/boot/vmlinux-%s" % kernel_release,
-            "module": "lhsample.ko built from sample_dumps/module/lhsample.c; a copy "
-                      "with DWARF is sample_dumps/lhsample.ko (shared by all samples, "
-                      "check module_sha256); its symbols are also in the dump's "
-                      "module kallsyms",
+            "module": a.module_note,
             "module_sha256": sha256(a.module_ko) if a.module_ko else "",
         },
         "files": files,
         "locks": out_locks,
         "cycles": cycles,
         "root_cause": root_cause,
+        "root_causes": root_causes,
         "blocked_tasks": blocked,
         "notes": " ".join([info["notes"]] + extra_notes) + " pid = kernel task id, tgid = process id. "
                  "Addresses are kernel virtual addresses printed with %px by the "
