@@ -60,8 +60,8 @@ class ByteReader {
         std::size_t avail = bytes_.size() - offset;
         if (max_len > avail) max_len = avail;
         const char* p = reinterpret_cast<const char*>(bytes_.data() + offset);
-        std::size_t n = 0;
-        while (n < max_len && p[n] != '\0') ++n;
+        const void* nul = std::memchr(p, 0, max_len);
+        std::size_t n = nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - p) : max_len;
         return std::string_view(p, n);
     }
 

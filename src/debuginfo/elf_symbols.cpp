@@ -3,6 +3,7 @@
 #include <gelf.h>
 
 #include <cctype>
+#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
@@ -54,8 +55,10 @@ Result<std::size_t> add_elf_symbols(const std::string& path,
                                     std::uint64_t offset,
                                     SymbolTable& out,
                                     std::string_view module) {
-    auto file = internal::ElfFile::open(path);
-    if (!file) return std::unexpected(file.error());
+    auto opened = internal::ElfFile::open(path);
+    if (!opened) return std::unexpected(opened.error());
+    // The names stay in the mapped string table: the table keeps the file open and mapped.
+    auto file = std::make_shared<internal::ElfFile>(std::move(*opened));
     Elf* elf = file->elf();
 
     Elf_Scn* symtab = nullptr;
@@ -83,10 +86,18 @@ Result<std::size_t> add_elf_symbols(const std::string& path,
     std::size_t entsize = symtab_hdr.sh_entsize ? symtab_hdr.sh_entsize : sizeof(Elf64_Sym);
     std::size_t count = data->d_size / entsize;
     std::size_t added = 0;
+    // A 64-bit file's symbols in memory form (what elf_getdata gives) are read in place.
+    const bool native64 = gelf_getclass(elf) == ELFCLASS64 && data->d_type == ELF_T_SYM &&
+                          data->d_buf && entsize == sizeof(Elf64_Sym);
+    const auto* syms64 = native64 ? static_cast<const Elf64_Sym*>(data->d_buf) : nullptr;
     out.reserve(out.size() + count);
+    out.retain(file);
     for (std::size_t i = 1; i < count; ++i) {
         GElf_Sym sym;
-        if (!gelf_getsym(data, static_cast<int>(i), &sym)) continue;
+        if (syms64)
+            sym = syms64[i];
+        else if (!gelf_getsym(data, static_cast<int>(i), &sym))
+            continue;
         int type = GELF_ST_TYPE(sym.st_info);
         if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE) continue;
         if (sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE) continue;  // ABS, COMMON
@@ -103,11 +114,11 @@ Result<std::size_t> add_elf_symbols(const std::string& path,
         // Per-CPU offsets stay as they are; but symbols such as __per_cpu_load sit in that
         // section with a kernel address (the load address), and that one moves with KASLR.
         bool absolute = sc.percpu && sym.st_value >= sc.addr && sym.st_value - sc.addr <= sc.size;
-        out.add(Symbol{.address = absolute ? sym.st_value : sym.st_value + offset,
-                       .size = sym.st_size,
-                       .name = std::string(name),
-                       .module = std::string(module),
-                       .type = letter});
+        out.add_borrowed(Symbol{.address = absolute ? sym.st_value : sym.st_value + offset,
+                                .size = sym.st_size,
+                                .name = name,
+                                .type = letter},
+                         module);
         ++added;
     }
     return added;

@@ -194,7 +194,7 @@ Result<std::size_t> decode_kallsyms(dump::VirtualMemory& mem,
         }
         out.add(Symbol{.address = address,
                        .size = 0,
-                       .name = expanded.substr(1),
+                       .name = std::string_view(expanded).substr(1),
                        .module = {},
                        .type = expanded[0]});
     }

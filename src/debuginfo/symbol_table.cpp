@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -20,7 +22,7 @@ int binding_rank(const Symbol& s) {
     return 1;
 }
 
-int leading_underscores(const std::string& name) {
+int leading_underscores(std::string_view name) {
     int n = 0;
     while (n < static_cast<int>(name.size()) && name[static_cast<std::size_t>(n)] == '_') ++n;
     return n;
@@ -31,12 +33,42 @@ int leading_underscores(const std::string& name) {
 bool preferred(const Symbol& a, const Symbol& b) {
     auto key = [](const Symbol& s) {
         int rank = binding_rank(s);
-        return std::make_tuple(
-            rank == 2, leading_underscores(s.name), s.size == 0, rank, std::string_view(s.module));
+        return std::make_tuple(rank == 2, leading_underscores(s.name), s.size == 0, rank, s.module);
     };
     auto ka = key(a), kb = key(b);
     if (ka != kb) return ka < kb;
     return a.name < b.name;
+}
+
+// The leading fields of preferred()'s key, packed in the same order (leading underscores capped:
+// equal packed keys fall back to preferred()), so a < b implies preferred(a, b).
+std::uint32_t preference_key(const Symbol& s) {
+    int rank = binding_rank(s);
+    auto under = static_cast<std::uint32_t>(std::min(leading_underscores(s.name), 255));
+    return (rank == 2 ? 1u << 12 : 0u) | under << 4 | (s.size == 0 ? 1u << 3 : 0u) |
+           static_cast<std::uint32_t>(rank);
+}
+
+// Sorts (address, index) pairs given in index order by address, then index: a stable LSD radix
+// sort on 11-bit digits, skipping the digits all addresses share (the kernel's high bits).
+void sort_by_address(std::vector<std::pair<std::uint64_t, std::uint32_t>>& v) {
+    constexpr unsigned kBits = 11;
+    constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+    if (v.size() < 64) {
+        std::sort(v.begin(), v.end());
+        return;
+    }
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> tmp(v.size());
+    std::vector<std::size_t> count(kBuckets);
+    for (unsigned shift = 0; shift < 64; shift += kBits) {
+        std::fill(count.begin(), count.end(), 0);
+        for (const auto& e : v) ++count[(e.first >> shift) & (kBuckets - 1)];
+        if (std::find(count.begin(), count.end(), v.size()) != count.end()) continue;
+        std::size_t sum = 0;
+        for (auto& c : count) sum += std::exchange(c, sum);
+        for (const auto& e : v) tmp[count[(e.first >> shift) & (kBuckets - 1)]++] = e;
+        v.swap(tmp);
+    }
 }
 
 // Rank for the by-name index: kernel before modules, global before local before weak, and then
@@ -45,18 +77,60 @@ std::tuple<bool, int> name_rank(const Symbol& s) {
     return {!s.module.empty(), binding_rank(s)};
 }
 
-// FNV-1a, folded: symbol names are short, and the index only needs a cheap, stable spread.
+// Eight bytes at a time, multiply-xorshift mixed: symbol names are short, and the index only
+// needs a cheap, stable spread (the order of ties never depends on it).
 std::uint64_t name_hash(std::string_view s) {
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+    constexpr std::uint64_t kMul = 0x9e3779b97f4a7c15ull;
+    std::uint64_t h = 0xcbf29ce484222325ull ^ s.size();
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        h = (h ^ w) * kMul;
+        h ^= h >> 32;
+    }
+    if (i < s.size()) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, s.data() + i, s.size() - i);
+        h = (h ^ w) * kMul;
+        h ^= h >> 32;
+    }
+    h *= kMul;
     return h ^ (h >> 29);
 }
 
 }  // namespace
 
+// Names copied by add(): bump-allocated in large chunks that never move.
+class SymbolTable::NameStore {
+  public:
+    std::string_view copy(std::string_view text) {
+        if (text.empty()) return {};
+        if (text.size() > kChunk / 4) {  // a giant name gets a chunk of its own
+            chunks_.push_back(std::make_unique_for_overwrite<char[]>(text.size()));
+            std::memcpy(chunks_.back().get(), text.data(), text.size());
+            return {chunks_.back().get(), text.size()};
+        }
+        if (!current_ || kChunk - used_ < text.size()) {
+            current_ = chunks_.emplace_back(std::make_unique_for_overwrite<char[]>(kChunk)).get();
+            used_ = 0;
+        }
+        char* at = current_ + used_;
+        std::memcpy(at, text.data(), text.size());
+        used_ += text.size();
+        return {at, text.size()};
+    }
+
+  private:
+    static constexpr std::size_t kChunk = 256 * 1024;
+    std::vector<std::unique_ptr<char[]>> chunks_;
+    char* current_ = nullptr;
+    std::size_t used_ = 0;
+};
+
 std::string ResolvedAddress::format() const {
     if (!symbol) return "";
-    std::string out = symbol->name;
+    std::string out(symbol->name);
     if (size > 0)
         out += fmt::format("+{:#x}/{:#x}", offset, size);
     else
@@ -65,18 +139,50 @@ std::string ResolvedAddress::format() const {
     return out;
 }
 
-void SymbolTable::add(Symbol symbol) {
-    symbols_.push_back(std::move(symbol));
+std::string_view SymbolTable::store(std::string_view text) {
+    if (!store_) {
+        store_ = std::make_shared<NameStore>();
+        keep_.push_back(store_);
+    }
+    return store_->copy(text);
+}
+
+std::string_view SymbolTable::intern_module(std::string_view module) {
+    if (module.empty()) return {};
+    // Symbols come module by module: the last one matches nearly always.
+    for (auto it = modules_.rbegin(); it != modules_.rend(); ++it)
+        if (*it == module) return *it;
+    return modules_.emplace_back(store(module));
+}
+
+void SymbolTable::add(const Symbol& symbol) {
+    Symbol s = symbol;
+    s.name = store(symbol.name);
+    s.module = intern_module(symbol.module);
+    symbols_.push_back(s);
     finalized_ = false;
 }
 
-SymbolTable::SymbolTable(const SymbolTable& other) : symbols_(other.symbols_) {
+void SymbolTable::add_borrowed(const Symbol& symbol, std::string_view module) {
+    Symbol s = symbol;
+    s.module = intern_module(module);
+    symbols_.push_back(s);
+    finalized_ = false;
+}
+
+// Copies share what the names point into (the views stay valid); later adds to either table go
+// to a name store of its own.
+SymbolTable::SymbolTable(const SymbolTable& other)
+    : symbols_(other.symbols_), keep_(other.keep_), modules_(other.modules_) {
     if (other.finalized_) finalize();
 }
 
 SymbolTable& SymbolTable::operator=(const SymbolTable& other) {
     if (this != &other) {
         symbols_ = other.symbols_;
+        keep_ = other.keep_;
+        store_.reset();
+        modules_ = other.modules_;
         name_slots_.clear();
         name_index_ready_ = false;
         max_end_.clear();
@@ -96,17 +202,30 @@ void SymbolTable::finalize() {
     std::vector<std::pair<std::uint64_t, std::uint32_t>> order(symbols_.size() - done);
     for (std::size_t i = done; i < symbols_.size(); ++i)
         order[i - done] = {symbols_[i].address, static_cast<std::uint32_t>(i)};
-    // Plain integer keys first (cheap comparisons), then the preference only among aliases.
-    std::sort(order.begin(), order.end());
+    // Plain integer keys first, then the preference only among aliases.
+    sort_by_address(order);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> aliases;
     for (std::size_t i = 0; i < order.size();) {
         std::size_t j = i + 1;
         while (j < order.size() && order[j].first == order[i].first) ++j;
-        if (j - i > 1)
-            std::sort(order.begin() + static_cast<std::ptrdiff_t>(i),
-                      order.begin() + static_cast<std::ptrdiff_t>(j),
-                      [this](const auto& a, const auto& b) {
-                          return preferred(symbols_[a.second], symbols_[b.second]);
-                      });
+        if (j - i > 1) {
+            // The preference's leading fields packed once per alias (the full comparison only
+            // breaks ties), instead of recomputed at every comparison.
+            aliases.clear();
+            for (std::size_t k = i; k < j; ++k)
+                aliases.emplace_back(preference_key(symbols_[order[k].second]), order[k].second);
+            std::sort(aliases.begin(), aliases.end(), [this](const auto& a, const auto& b) {
+                if (a.first != b.first) return a.first < b.first;
+                const Symbol& sa = symbols_[a.second];
+                const Symbol& sb = symbols_[b.second];
+                // Equal packed keys below the cap: the rest of preferred()'s order is the
+                // module, then the name (thousands of __kstrtabns_* share one address).
+                if ((a.first >> 4 & 0xff) == 0xff) return preferred(sa, sb);
+                if (sa.module != sb.module) return sa.module < sb.module;
+                return sa.name < sb.name;
+            });
+            for (std::size_t k = i; k < j; ++k) order[k].second = aliases[k - i].second;
+        }
         i = j;
     }
     std::vector<Symbol> tail;

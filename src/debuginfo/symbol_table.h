@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,13 +20,27 @@
 
 namespace lockhound::debuginfo {
 
+// A symbol as the table holds it. name and module are views into memory the table owns (its
+// name store, for add()) or keeps alive (a mapped ELF string table, for add_borrowed()): valid as
+// long as the table, or any copy of it, lives.
 struct Symbol {
     std::uint64_t address = 0;
     std::uint64_t size = 0;  // 0 when unknown (kallsyms): then up to the next symbol
-    std::string name;
-    std::string module;  // "" for vmlinux
-    char type = 't';     // nm-style: t/T text, d/D data, b/B bss, r/R rodata
+    std::string_view name;
+    std::string_view module;  // "" for vmlinux
+    char type = 't';          // nm-style: t/T text, d/D data, b/B bss, r/R rodata
     bool is_text() const { return type == 't' || type == 'T' || type == 'w' || type == 'W'; }
+};
+
+// A symbol with names of its own, for code that collects symbols before adding them (a
+// module's kallsyms); add() copies the names.
+struct OwnedSymbol {
+    std::uint64_t address = 0;
+    std::uint64_t size = 0;
+    std::string name;
+    std::string module;
+    char type = 't';
+    operator Symbol() const { return {address, size, name, module, type}; }  // NOLINT: implicit
 };
 
 struct ResolvedAddress {
@@ -45,7 +60,13 @@ class SymbolTable {
     SymbolTable(SymbolTable&&) noexcept = default;
     SymbolTable& operator=(SymbolTable&&) noexcept = default;
 
-    void add(Symbol symbol);
+    // Copies the name and module into the table's name store (no allocation per symbol).
+    void add(const Symbol& symbol);
+    // Keeps symbol.name as it is: it must point into memory given to retain() (or a literal).
+    void add_borrowed(const Symbol& symbol, std::string_view module = {});
+    // Keeps `owner` (e.g. the mapped file whose string table names point into) alive with the
+    // table and its copies.
+    void retain(std::shared_ptr<const void> owner) { keep_.push_back(std::move(owner)); }
     void reserve(std::size_t n) { symbols_.reserve(n); }
     void finalize();  // sorts and indexes; call after the last add
     std::size_t size() const { return symbols_.size(); }
@@ -66,9 +87,17 @@ class SymbolTable {
     bool finalized() const { return finalized_; }
 
   private:
+    class NameStore;
+    std::string_view store(std::string_view text);
+    std::string_view intern_module(std::string_view module);
     void build_name_index() const;
     void index_name(std::size_t i) const;
     std::vector<Symbol> symbols_;  // sorted by address after finalize()
+    // What the names point into: name stores (this table's and copied tables') and retained
+    // owners. Shared by copies, never modified once a name is handed out.
+    std::vector<std::shared_ptr<const void>> keep_;
+    std::shared_ptr<NameStore> store_;       // where add() copies names (nullptr until needed)
+    std::vector<std::string_view> modules_;  // interned module names (in the name store)
     // Open-addressed name index (high hash bits << 32 | index + 1 into symbols_; 0 = empty),
     // built by the first
     // find() after finalize(): most runs look up a few dozen names among ~100k symbols, and a

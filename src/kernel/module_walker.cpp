@@ -105,7 +105,7 @@ void read_module_symbols(Kernel& k, const ModuleLayout& l, const Module& m, Modu
         else
             type = (info & 0xf) == 2 ? 't' : 'd';  // STT_FUNC
         if (type == 'U' || type == 'u' || type == 'a' || type == 'A') continue;
-        out.symbols.push_back(debuginfo::Symbol{value, size, std::string(name), m.name, type});
+        out.symbols.push_back(debuginfo::OwnedSymbol{value, size, std::string(name), m.name, type});
     }
 }
 

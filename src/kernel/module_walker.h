@@ -18,7 +18,7 @@ class Kernel;
 
 struct ModuleWalkResult {
     std::vector<Module> modules;
-    std::vector<debuginfo::Symbol> symbols;
+    std::vector<debuginfo::OwnedSymbol> symbols;
     std::vector<std::string> problems;
 };
 

@@ -1,6 +1,7 @@
 #include "kernel/orc_table.h"
 
 #include <algorithm>
+#include <array>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -51,14 +52,23 @@ Result<OrcTable> OrcTable::from_raw(std::uint64_t ip_table_addr,
     t.entries_.resize(n);
     ByteReader ipr(ip_bytes);
     ByteReader orr(orc_bytes);
+    // The flag bits take few distinct values: decode each once (a direct-mapped memo).
+    struct Memo {
+        std::uint32_t bits = ~0u;
+        OrcEntry entry;
+    };
+    std::array<Memo, 256> memo{};
     for (std::size_t i = 0; i < n; ++i) {
         std::int32_t rel = ipr.i32(i * 4).value_or(0);
         t.ips_[i] =
             ip_table_addr + i * 4 + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel));
-        t.entries_[i] = decode_orc_entry(orr.le<std::int16_t>(i * kOrcEntrySize).value_or(0),
-                                         orr.le<std::int16_t>(i * kOrcEntrySize + 2).value_or(0),
-                                         orr.u16(i * kOrcEntrySize + 4).value_or(0),
-                                         format);
+        std::uint16_t bits = orr.u16(i * kOrcEntrySize + 4).value_or(0);
+        Memo& m = memo[(bits ^ (bits >> 8)) & 0xff];
+        if (m.bits != bits) m = {bits, decode_orc_entry(0, 0, bits, format)};
+        OrcEntry e = m.entry;
+        e.sp_offset = orr.le<std::int16_t>(i * kOrcEntrySize).value_or(0);
+        e.bp_offset = orr.le<std::int16_t>(i * kOrcEntrySize + 2).value_or(0);
+        t.entries_[i] = e;
     }
     t.sort_if_needed();
     t.end_ = t.ips_.back() + 1;
@@ -115,11 +125,14 @@ bool OrcTable::set_lookup_blocks(std::uint64_t text_start,
     if (blocks > (1ull << 30) / kLookupBlockSize + 1) return false;
     std::vector<std::uint32_t> lookup;
     if (words.empty()) {
+        // Block starts rise: one sweep finds each block's last IP at or below its start (what a
+        // binary search per block would), or 0 when there is none.
         lookup.resize(blocks + 1);
+        std::size_t j = 0;
         for (std::uint64_t i = 0; i <= blocks; ++i) {
-            std::size_t idx =
-                rightmost_at_or_below(ips_, 0, ips_.size(), text_start + i * kLookupBlockSize);
-            lookup[i] = idx == ips_.size() ? 0 : static_cast<std::uint32_t>(idx);
+            const std::uint64_t at = text_start + i * kLookupBlockSize;
+            while (j + 1 < ips_.size() && ips_[j + 1] <= at) ++j;
+            lookup[i] = ips_[j] <= at ? static_cast<std::uint32_t>(j) : 0;
         }
     } else {
         if (words.size() < blocks) return false;

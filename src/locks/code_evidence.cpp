@@ -118,7 +118,7 @@ std::optional<CodeReference> CodeScanner::references(std::uint64_t start,
             if (!call) continue;
             auto r = syms.lookup(*call);
             if (!r || r->offset != 0) break;
-            std::string callee = base_name(r->symbol->name);
+            std::string callee = base_name(std::string(r->symbol->name));
             std::string through;
             bool takes = std::find(acquire.begin(), acquire.end(), callee) != acquire.end();
             if (!takes) {
@@ -161,8 +161,9 @@ std::optional<std::string> CodeScanner::calls_any(std::uint64_t start,
         if (!in.call_target) continue;
         auto r = kernel_.symbols().lookup(*in.call_target);
         if (!r || r->offset != 0) continue;
-        std::string callee = base_name(r->symbol->name);
-        if (std::find(names.begin(), names.end(), callee) != names.end()) return r->symbol->name;
+        std::string callee = base_name(std::string(r->symbol->name));
+        if (std::find(names.begin(), names.end(), callee) != names.end())
+            return std::string(r->symbol->name);
     }
     return std::nullopt;
 }

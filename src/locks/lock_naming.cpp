@@ -20,7 +20,7 @@ std::optional<LockName> by_symbol(kernel::Kernel& k,
     const auto& sym = *r->symbol;
     // Only when the address lies inside the symbol's known extent.
     if (sym.size == 0 ? r->offset != 0 : r->offset >= sym.size) return std::nullopt;
-    std::string name = sym.name;
+    std::string name(sym.name);
     if (r->offset != 0) {
         if (lock_size && sym.size % lock_size == 0 && r->offset % lock_size == 0)
             name += fmt::format("[{}]", r->offset / lock_size);
@@ -32,8 +32,9 @@ std::optional<LockName> by_symbol(kernel::Kernel& k,
     if (!sym.module.empty()) name += fmt::format(" [{}]", sym.module);
     return LockName{
         name,
-        fmt::format(
-            "symbol {} {}", sym.name, sym.module.empty() ? "(vmlinux)" : "in module " + sym.module),
+        fmt::format("symbol {} {}",
+                    sym.name,
+                    sym.module.empty() ? "(vmlinux)" : "in module " + std::string(sym.module)),
         std::nullopt,
         std::nullopt};
 }

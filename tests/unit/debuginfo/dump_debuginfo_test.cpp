@@ -107,9 +107,10 @@ TEST(DumpDebuginfo, KallsymsMatchTheElfSymtabExactly) {
     for (const auto& s : syms->symbols()) {
         if (elf_pairs.contains({s.name, s.address})) continue;
         ++missing;
-        std::printf("not in .symtab: %c %s %llx\n",
+        std::printf("not in .symtab: %c %.*s %llx\n",
                     s.type,
-                    s.name.c_str(),
+                    static_cast<int>(s.name.size()),
+                    s.name.data(),
                     static_cast<unsigned long long>(s.address));
     }
     EXPECT_EQ(missing, 0u);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace lockhound::debuginfo {
@@ -170,6 +172,46 @@ TEST(SymbolTable, AbsurdSizesDoNotMakeLookupsSlow) {
         }
     }
     EXPECT_EQ(t.lookup(0x2000 + 16 * 5 + 4)->symbol->name, "f5");
+}
+
+// Names are views: add() copies them into the table's store (the caller's strings may die),
+// add_borrowed() keeps them where they are as long as the retained owner lives, and copies of
+// the table keep both alive after the original is gone.
+TEST(SymbolTable, NamesOutliveTheirSourcesAndTheOriginalTable) {
+    std::optional<SymbolTable> copy;
+    {
+        SymbolTable t;
+        auto owner = std::make_shared<std::string>(std::string("borrowed_name\0x", 15));
+        t.retain(owner);
+        t.add_borrowed({.address = 0x3000,
+                        .size = 8,
+                        .name = std::string_view(*owner).substr(0, 13),
+                        .type = 'T'},
+                       "mod");
+        {
+            std::string temp(5000, 'g');  // a name larger than a quarter store chunk
+            t.add({.address = 0x1000, .size = 8, .name = temp, .type = 'T'});
+            std::string small = "small_name";
+            t.add({.address = 0x2000, .size = 8, .name = small, .module = "mod", .type = 't'});
+            debuginfo::OwnedSymbol owned{0x4000, 8, "owned_name", "other", 'D'};
+            t.add(owned);
+            temp.assign(5000, 'x');
+            small.assign("overwritten");
+        }
+        owner.reset();
+        t.finalize();
+        copy = t;
+        t.add({.address = 0x5000, .size = 8, .name = "later", .type = 'T'});  // not in the copy
+        t.finalize();
+        EXPECT_EQ(t.address_of("later"), 0x5000u);
+    }
+    EXPECT_EQ(copy->address_of(std::string(5000, 'g')), 0x1000u);
+    EXPECT_EQ(copy->find("small_name")->module, "mod");
+    EXPECT_EQ(copy->find("borrowed_name")->module, "mod");
+    EXPECT_EQ(copy->lookup(0x3004)->format(), "borrowed_name+0x4/0x8 [mod]");
+    EXPECT_EQ(copy->lookup(0x4002)->format(), "owned_name+0x2/0x8 [other]");
+    EXPECT_FALSE(copy->address_of("later"));
+    EXPECT_EQ(copy->size(), 4u);
 }
 
 }  // namespace
