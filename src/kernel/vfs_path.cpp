@@ -125,19 +125,24 @@ std::optional<std::uint64_t> VfsPaths::first_mount(std::uint64_t sb) {
     auto inst = k_.offset_of("mount", "mnt_instance");
     auto mnt_off = k_.offset_of("mount", "mnt");
     auto ns_off = k_.offset_of("mount", "mnt_ns");
-    if (!head_off || !inst || !mnt_off) return std::nullopt;
+    auto parent_off = k_.offset_of("mount", "mnt_parent");
+    if (!head_off || !inst || !mnt_off || !parent_off) return std::nullopt;
     std::uint64_t head = sb + *head_off;
     auto p = k_.memory().read_u64(head);
-    std::optional<std::uint64_t> any;
+    // Best: a mount attached to a parent (it has a mount point); then a namespace's root; then
+    // an internal kern_mount.
+    std::optional<std::uint64_t> best;
+    int best_score = -1;
     for (int n = 0; p && *p != head && kptr(*p) && n < kMaxMounts; ++n) {
         std::uint64_t mnt = *p - *inst;
-        // Prefer a mount in a namespace (not an internal kern_mount).
-        std::uint64_t ns = ns_off ? k_.memory().read_u64(mnt + *ns_off).value_or(0) : 2;
-        if (kptr(ns)) return mnt + *mnt_off;
-        if (!any) any = mnt + *mnt_off;
+        std::uint64_t ns = ns_off ? k_.memory().read_u64(mnt + *ns_off).value_or(0) : 0;
+        std::uint64_t parent = k_.memory().read_u64(mnt + *parent_off).value_or(0);
+        int score = kptr(ns) ? (parent != mnt ? 2 : 1) : 0;
+        if (score > best_score) best = mnt + *mnt_off, best_score = score;
+        if (score == 2) break;
         p = k_.memory().read_u64(*p);
     }
-    return any;
+    return best;
 }
 
 PathResult VfsPaths::path_of(std::uint64_t dentry, std::uint64_t vfsmount) {

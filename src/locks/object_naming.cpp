@@ -136,6 +136,55 @@ std::optional<NamedObject> ObjectNamer::name_object_at(std::uint64_t address,
             fmt::format("{} of {} ({} on {})", s->member, p.path, n.object.fstype, n.object.device);
         return n;
     }
+    // Any other address inside an inode of an *inode* cache: the inode's start found by shape
+    // (i_sb -> a named file system type), at most object_size / 8 candidates.
+    if (o.cache_name.find("inode") != std::string::npos) {
+        auto isize = k_.types().struct_size("inode");
+        for (std::uint64_t c = o.object;
+             isize && c <= address && c + *isize <= o.object + o.object_size;
+             c += 8) {
+            if (address >= c + *isize || !vfs.looks_like_inode(c)) continue;
+            auto p = vfs.path_of_inode(c);
+            if (!p.ok() && vfs.inode_sb(c).value_or(0) == 0) continue;
+            auto sb = vfs.super_block(vfs.inode_sb(c).value_or(0));
+            n.object.kind = "inode";
+            n.object.address = c;
+            n.object.offset = address - c;
+            n.object.path = p.path;
+            n.object.unknown_reason = p.reason;
+            n.object.fstype = sb ? sb->fstype : "";
+            n.object.device = sb ? sb->device : "";
+            std::string where = address == c ? "" : fmt::format(" + {:#x}", address - c);
+            n.name = p.ok() ? fmt::format("inode of {} ({} on {}){}",
+                                          p.path,
+                                          n.object.fstype,
+                                          n.object.device,
+                                          where)
+                            : fmt::format("inode {:#x} ({} on {}; path unknown: {}){}",
+                                          c,
+                                          n.object.fstype,
+                                          n.object.device,
+                                          p.reason,
+                                          where);
+            n.evidence = fmt::format("inode {:#x} in a {} object (i_sb -> {} super block)",
+                                     c,
+                                     o.cache_name,
+                                     n.object.fstype);
+            return n;
+        }
+    }
+    if (o.cache_name == "dentry") {
+        auto p = vfs.path_of(o.object, 0);
+        n.object.kind = "dentry";
+        n.object.path = p.path;
+        n.object.unknown_reason = p.reason;
+        std::string where = o.offset ? fmt::format(" + {:#x}", o.offset) : "";
+        n.name = p.ok()
+                     ? fmt::format("dentry of {}{}", p.path, where)
+                     : fmt::format("dentry {:#x} (path unknown: {}){}", o.object, p.reason, where);
+        n.evidence = fmt::format("dentry {:#x}: d_name and the d_parent chain", o.object);
+        return n;
+    }
     if (auto s = place(k_, o, address, "super_block", kSuperMembers)) {
         if (auto sb = vfs.super_block(s->container, true)) {
             n.object.kind = "super_block";
@@ -227,9 +276,16 @@ std::optional<NamedObject> ObjectNamer::name_object_at(std::uint64_t address,
             n.object.member = s ? s->member : "";
             n.object.path = p.path;
             n.object.unknown_reason = p.reason;
-            n.name =
-                p.ok() ? fmt::format("{} of file {}", member, p.path)
-                       : fmt::format("{} of file {:#x} (path unknown: {})", member, file, p.reason);
+            if (s)
+                n.name = p.ok()
+                             ? fmt::format("{} of file {}", member, p.path)
+                             : fmt::format(
+                                   "{} of file {:#x} (path unknown: {})", member, file, p.reason);
+            else
+                n.name =
+                    p.ok() ? fmt::format("file {} + {:#x}", p.path, o.offset)
+                           : fmt::format(
+                                 "file {:#x} + {:#x} (path unknown: {})", file, o.offset, p.reason);
             n.evidence = fmt::format("struct file {:#x} (f_path)", file);
             return n;
         }
