@@ -7,6 +7,7 @@ packages=(
   libdw-dev libelf-dev libcapstone-dev libboost-graph-dev libfmt-dev libgtest-dev libbenchmark-dev
   zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev libbpf-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev graphviz python3
+  python3-drgn  # test-only: whatis_test compares slab objects with drgn's slab_object_info
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -49,5 +49,7 @@ void add_search_command(CLI::App& app, int& exit_code);
 void add_bt_command(CLI::App& app, int& exit_code);         // bt_command.cpp (unwinder owner)
 void add_analyze_command(CLI::App& app, int& exit_code);    // analyze_command.cpp
 void add_who_holds_command(CLI::App& app, int& exit_code);  // who_holds_command.cpp
+void add_whatis_command(CLI::App& app, int& exit_code);     // whatis_command.cpp
+void add_files_command(CLI::App& app, int& exit_code);      // files_command.cpp
 
 }  // namespace lockhound::cli

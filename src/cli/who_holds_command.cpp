@@ -7,6 +7,7 @@
 
 #include "cli/common.h"
 #include "graph/build_graph.h"
+#include "kernel/open_files.h"
 #include "locks/analysis.h"
 #include "report/escape.h"
 #include "report/json_renderer.h"
@@ -39,9 +40,10 @@ std::optional<locks::LockKind> kind_of(const std::string& type) {
 
 void add_who_holds_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<WhoHoldsOptions>();
-    auto* cmd = app.add_subcommand(
-        "who-holds", "One lock (address or symbol): its holders with evidence, and its waiters");
-    add_common_options(*cmd, o->common, "ADDRESS|SYMBOL DUMP [VMLINUX]");
+    auto* cmd = app.add_subcommand("who-holds",
+                                   "One lock (address, symbol, or a path: its inode's i_rwsem): "
+                                   "holders with evidence, waiters");
+    add_common_options(*cmd, o->common, "ADDRESS|SYMBOL|PATH DUMP [VMLINUX]");
     cmd->add_option("--type", o->type, "decode the lock as this type")
         ->check(CLI::IsMember({"mutex", "rwsem", "rw_semaphore", "semaphore", "rt_mutex"}));
     cmd->add_option("--format", o->format, "text (default) or json")
@@ -61,7 +63,31 @@ void add_who_holds_command(CLI::App& app, int& exit_code) {
         }
         kernel::Kernel& k = *opened->kernel;
         const std::string& what = opened->arguments.front();
-        auto address = parse_address(k, what);
+        std::optional<std::uint64_t> address;
+        std::string path_note;
+        if (!what.empty() && what.front() == '/') {
+            // A path: the i_rwsem of its inode, found among the tasks' open files, cwd and root.
+            auto found = kernel::find_path(k, what);
+            auto off = k.offset_of("inode", "i_rwsem");
+            if (!off) off = k.offset_of("inode", "i_mutex");
+            if (!found || !off) {
+                fmt::print(stderr,
+                           "lockhound who-holds: {} is not open by any task (searched every task's "
+                           "open files, cwd and root; the dentry cache is not searched)\n",
+                           report::escape_terminal(what));
+                finish(k, o->common);
+                exit_code = kExitUsage;
+                return;
+            }
+            address = found->inode + *off;
+            path_note = fmt::format("  path {}: inode {:#x} ({})\n",
+                                    report::escape_terminal(what),
+                                    found->inode,
+                                    report::escape_terminal(found->where));
+            if (o->type.empty()) o->type = k.offset_of("inode", "i_rwsem") ? "rwsem" : "mutex";
+        } else {
+            address = parse_address(k, what);
+        }
         if (!address) {
             fmt::print(stderr,
                        "lockhound who-holds: '{}' is neither an address nor a known symbol\n",
@@ -98,6 +124,7 @@ void add_who_holds_command(CLI::App& app, int& exit_code) {
         if (o->format == "json") {
             report::render_lock_json(std::cout, r, *lock);
         } else {
+            std::cout << path_note;
             report::render_lock_text(std::cout, r, *lock);
             if (!contended)
                 std::cout << "  (no task waits for it: it is not among the contended locks)\n";

@@ -62,6 +62,10 @@ Result<std::unique_ptr<Kernel>> Kernel::open(const OpenOptions& options) {
     return k;
 }
 
+Result<std::uint64_t> Kernel::translate(std::uint64_t vaddr) {
+    return impl_->address_space->translate(vaddr);
+}
+
 dump::VirtualMemory& Kernel::memory() {
     return *impl_->memory;
 }

@@ -42,6 +42,8 @@ class Kernel {
     ~Kernel();
 
     dump::VirtualMemory& memory();
+    // Physical address behind a kernel virtual address (page walk; the dump's own tables).
+    [[nodiscard]] Result<std::uint64_t> translate(std::uint64_t vaddr);
     debuginfo::TypeInfo& types();
     const debuginfo::SymbolTable& symbols();
     const dump::DumpFile& dump() const;

@@ -246,6 +246,7 @@ LockAnalysis analyze_locks(kernel::Kernel& k, const AnalysisOptions& options) {
         if (auto n = name_lock(k, addr, m ? m->lock_size : 0, *set)) {
             ls.name = n->name;
             ls.name_evidence = n->evidence;
+            ls.object = n->object;
         }
     }
 
@@ -303,6 +304,7 @@ std::optional<LockState> decode_lock_at(kernel::Kernel& k,
         if (auto n = name_lock(k, address, m ? m->lock_size : 0, *set)) {
             best->name = n->name;
             best->name_evidence = n->evidence;
+            best->object = n->object;
         }
     }
     return best;

@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "kernel/address_identity.h"
 #include "kernel/kernel.h"
+#include "locks/object_naming.h"
 
 namespace lockhound::locks {
 
@@ -36,7 +38,9 @@ std::optional<LockName> by_symbol(kernel::Kernel& k,
                     sym.name,
                     sym.module.empty() ? "(vmlinux)" : "in module " + std::string(sym.module)),
         std::nullopt,
-        std::nullopt};
+        std::nullopt,
+        LockObject{
+            .kind = "symbol", .address = sym.address, .offset = r->offset, .member = sym.name}};
 }
 
 // Locks embedded in an object that tasks point at (task->mm for mmap_lock).
@@ -59,6 +63,13 @@ std::optional<LockName> by_task_link(kernel::Kernel& k,
                 if (target != container) continue;
                 const kernel::Task* leader = k.task_by_pid(t.tgid);
                 const kernel::Task& who = leader ? *leader : t;
+                LockObject obj;
+                obj.kind = rule.container == "mm_struct" ? "mm" : rule.container;
+                obj.address = container;
+                obj.offset = *off;
+                obj.member = member;
+                obj.pid = who.tgid;
+                obj.comm = who.comm;
                 return LockName{fmt::format("{} of {}[{}]", member, who.comm, who.tgid),
                                 fmt::format("{}.{} of the {} at {:#x}, used by task {} ({})",
                                             rule.container,
@@ -68,7 +79,8 @@ std::optional<LockName> by_task_link(kernel::Kernel& k,
                                             t.pid,
                                             rule.task_link),
                                 container,
-                                rule.container};
+                                rule.container,
+                                obj};
             }
         }
     }
@@ -128,7 +140,13 @@ std::optional<LockName> name_lock(kernel::Kernel& k,
         }
         return s;
     }
-    return by_task_link(k, address, models);
+    if (auto t = by_task_link(k, address, models)) return t;
+    // The slab object embedding it: one memmap entry, one cache, one slab's freelists.
+    kernel::AddressIdentifier ids(k);
+    ObjectNamer namer(k, ids);
+    auto n = namer.name_object_at(address);
+    if (!n) return std::nullopt;
+    return LockName{n->name, n->evidence, n->object.address, n->object.kind, n->object};
 }
 
 }  // namespace lockhound::locks

@@ -41,14 +41,30 @@ struct Waiter {
     bool task_blocked = true;         // false: listed as waiter but not sleeping (anomaly)
 };
 
+// The object that embeds a lock (or any address), when lockhound could name it (object_naming.h).
+struct LockObject {
+    std::string kind;  // "inode", "super_block", "mm", "vma", "file", "task", "slab", "symbol"
+    std::uint64_t address = 0;         // the object's start
+    std::string cache;                 // slab cache ("ext4_inode_cache"), "" when not a slab object
+    std::uint64_t offset = 0;          // of the lock from the object's start
+    std::string member;                // "i_rwsem"
+    std::string path;                  // file, inode, VMA file (untrusted bytes)
+    int pid = 0;                       // task, mm (the process), VMA's process
+    std::string comm;                  // untrusted
+    std::string fstype, device;        // inode, super_block
+    std::uint64_t start = 0, end = 0;  // VMA range
+    std::string unknown_reason;        // why it could not be named further (freed, wild dentry)
+};
+
 struct LockState {
     std::uint64_t address = 0;
     LockKind kind = LockKind::kOther;
     std::string model;  // lock model file that decoded it, e.g. "rwsem/owner-flags-v5.3"
     std::optional<std::string>
-        name;                     // by meaning: "lb_mutex[1] [lockbomb]", "mmap_lock of lbmm[93]"
-    std::string name_evidence;    // how the name was found
-    std::uint64_t owner_raw = 0;  // raw owner word (0 when the model has none)
+        name;                   // by meaning: "lb_mutex[1] [lockbomb]", "mmap_lock of lbmm[93]"
+    std::string name_evidence;  // how the name was found
+    std::optional<LockObject> object;  // the object embedding it (kind, path, pid, ...)
+    std::uint64_t owner_raw = 0;       // raw owner word (0 when the model has none)
     std::optional<std::int64_t> count_raw;
     std::vector<std::string>
         state_notes;  // decoded state: "write-locked", "3 readers", "waiters bit"

@@ -31,12 +31,34 @@ void task_fields(Json& j, const locks::TaskRef& t) {
     j["task"] = hex(t.task);
 }
 
+// The object embedding the lock: only the fields that apply to its kind.
+Json object_json(const locks::LockObject& o) {
+    Json j;
+    j["kind"] = clean(o.kind);
+    j["address"] = hex(o.address);
+    j["offset"] = o.offset;
+    if (!o.member.empty()) j["member"] = clean(o.member);
+    if (!o.cache.empty()) j["cache"] = clean(o.cache);
+    if (!o.path.empty()) j["path"] = clean(o.path);
+    if (o.pid) j["pid"] = o.pid;
+    if (!o.comm.empty()) j["comm"] = clean(o.comm);
+    if (!o.fstype.empty()) j["fstype"] = clean(o.fstype);
+    if (!o.device.empty()) j["device"] = clean(o.device);
+    if (o.start || o.end) {
+        j["start"] = hex(o.start);
+        j["end"] = hex(o.end);
+    }
+    if (!o.unknown_reason.empty()) j["unknown_reason"] = clean(o.unknown_reason);
+    return j;
+}
+
 Json lock_json(const Report& r, const locks::LockState& l) {
     Json j;
     j["address"] = hex(l.address);
     j["type"] = locks::to_string(l.kind);
     j["name"] = l.name ? Json(clean(*l.name)) : Json(nullptr);
     if (!l.name_evidence.empty()) j["name_evidence"] = clean(l.name_evidence);
+    if (l.object) j["object"] = object_json(*l.object);
     if (!l.model.empty()) j["model"] = clean(l.model);
     j["owner_raw"] = hex(l.owner_raw);
     j["count_raw"] =
