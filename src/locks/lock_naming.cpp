@@ -40,7 +40,7 @@ std::optional<LockName> by_symbol(kernel::Kernel& k,
         std::nullopt,
         std::nullopt,
         LockObject{
-            .kind = "symbol", .address = sym.address, .offset = r->offset, .member = sym.name}};
+            .kind = "symbol", .address = sym.address, .offset = r->offset, .member = std::string(sym.name)}};
 }
 
 // Locks embedded in an object that tasks point at (task->mm for mmap_lock).
