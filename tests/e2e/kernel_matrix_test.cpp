@@ -23,14 +23,20 @@ namespace {
 
 using testing::run_lockhound;
 
-// Release and scenario directory of each cell measured exact, by mode.
+// Release and scenario directory of each cell measured exact (locks, holders, waiters in order,
+// cycles, root cause), by mode; `names`: the truth's lock labels are in lockhound's names; `bt`:
+// every /proc/PID/stack frame, module frames included, is in `bt`. What a cell lacks is what is
+// left to do there (6.12, 7.2: module symbols of the 6.4+ module layout are not resolved yet;
+// 7.2 without a vmlinux: no kallsyms_relative_base in VMCOREINFO).
 struct Cell {
     const char* release;
     const char* scenario;
-    bool dwarf, btf;
+    bool dwarf, btf, names, bt;
 };
 constexpr Cell kExact[] = {
-    {"6.1.0-56-rt-amd64", "df-abba-mutex", true, true},
+    {"6.1.0-56-rt-amd64", "df-abba-mutex", true, true, true, true},
+    {"6.12.117+deb12-amd64", "df-abba-mutex", true, true, false, false},
+    {"7.2.13+deb14-amd64", "df-abba-mutex", true, false, false, false},
 };
 
 const Cell* exact_cell(const testing::SharedDump& d) {
@@ -63,7 +69,10 @@ nlohmann::json analyze_json(const Run& r) {
     return j;
 }
 
-void expect_exact(const Run& r, const nlohmann::json& j, const nlohmann::json& truth_json) {
+void expect_exact(const Run& r,
+                  const nlohmann::json& j,
+                  const nlohmann::json& truth_json,
+                  bool names) {
     SCOPED_TRACE(r.name);
     auto truth = testing::parse_truth(truth_json);
     std::map<std::uint64_t, nlohmann::json> by_addr;
@@ -76,7 +85,10 @@ void expect_exact(const Run& r, const nlohmann::json& j, const nlohmann::json& t
         ASSERT_NE(it, by_addr.end()) << "lock " << std::hex << tl.address << " not found";
         const auto& l = it->second;
         EXPECT_EQ(l["type"].get<std::string>(), tl.type);
-        EXPECT_NE(l.value("name", "").find(tl.name), std::string::npos) << l.value("name", "");
+        if (names) {
+            ASSERT_TRUE(l["name"].is_string()) << l.dump();
+            EXPECT_NE(l["name"].get<std::string>().find(tl.name), std::string::npos) << l["name"];
+        }
         std::set<std::pair<int, std::string>> want_h, got_h;
         for (const auto& h : tl.holders) want_h.insert({h.pid, h.mode});
         for (const auto& h : l["holders"])
@@ -125,7 +137,7 @@ TEST(KernelMatrix, ExactCellsMatchTheTruth) {
         for (const auto& r : runs(d)) {
             if (r.btf ? !cell->btf : !cell->dwarf) continue;
             any = true;
-            expect_exact(r, analyze_json(r), d.truth);
+            expect_exact(r, analyze_json(r), d.truth, cell->names);
         }
     }
     if (!any) GTEST_SKIP() << "none of the exact cells' dumps is under ~/.cache/lh-dumps";
@@ -142,7 +154,7 @@ TEST(KernelMatrix, ExactCellsBacktracesHoldTheProcStack) {
     bool any = false;
     for (const auto& d : testing::extra_dumps()) {
         const Cell* cell = exact_cell(d);
-        if (!cell || !cell->btf) continue;
+        if (!cell || !cell->btf || !cell->bt) continue;
         any = true;
         SCOPED_TRACE(d.name());
         auto r = run_lockhound({"bt", "-q", "--state", "D", "--no-vmlinux", d.vmcores.front()});
