@@ -3,6 +3,7 @@
 
 #include "cli/common.h"
 #include "kernel/kernel_facts.h"
+#include "locks/analysis.h"
 #include "report/escape.h"
 
 namespace lockhound::cli {
@@ -42,6 +43,16 @@ void add_info_command(CLI::App& app, int& exit_code) {
         fmt::print("    MODULES: {}\n", kern.modules().size());
         fmt::print("      PANIC: {}\n",
                    f.panic.empty() ? "(none: the dump was not taken by a panic)" : esc(f.panic));
+        // Which lock model decodes each kind here, and why the others do not.
+        bool first = true;
+        for (const auto& c : locks::lock_model_choices(kern)) {
+            fmt::print("{}{:>12} {}\n",
+                       first ? "LOCK MODELS: " : "             ",
+                       std::string(locks::to_string(c.kind)) + ":",
+                       c.model.empty() ? "none matches: not analysed" : c.model);
+            for (const auto& n : c.not_used) fmt::print("             {:>12}   not {}\n", "", n);
+            first = false;
+        }
         exit_code = finish(kern, *opts);
     });
 }

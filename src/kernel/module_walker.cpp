@@ -35,9 +35,12 @@ ModuleLayout module_layout(Kernel& k) {
         l.core_size = k.offset_of("module", "core_layout.size");
         l.core_text_size = k.offset_of("module", "core_layout.text_size");
     } else if (auto mem = k.types().member("module", "mem")) {
-        // struct module_memory mem[MOD_MEM_NUM_TYPES]; MOD_TEXT is index 0.
-        l.text_base = k.offset_of("module", "mem.base");
-        l.core_size = k.offset_of("module", "mem.size");
+        // 6.4+: struct module_memory mem[MOD_MEM_NUM_TYPES]; the text is element MOD_TEXT (the
+        // enumerator's value from the types, 0 when they do not name it).
+        auto text = k.types().enumerator("MOD_TEXT").value_or(0);
+        std::string at = fmt::format("mem[{}]", text);
+        l.text_base = k.offset_of("module", at + ".base");
+        l.core_size = k.offset_of("module", at + ".size");
     }
     l.orc_ip = k.offset_of("module", "arch.orc_unwind_ip");
     l.orc = k.offset_of("module", "arch.orc_unwind");

@@ -66,7 +66,11 @@ struct Investigation {
           set(s),
           ctx{kernel.memory(), [&kernel](std::uint64_t a) { return kernel.task_by_address(a); }},
           stacks(kernel, kernel::StackScope::kLive),
-          frames(kernel) {}
+          frames(kernel) {
+        ctx.in_frames = [this](const kernel::Task& t, const std::vector<std::string>& names) {
+            return frames.find(t, names) != nullptr;
+        };
+    }
 
     const ResolvedModel* slowpath_model(const kernel::Task& t) {
         for (const auto& m : models)
@@ -93,11 +97,157 @@ struct Investigation {
         blocked_on.push_back(BlockedOn{task_ref(t), lock, {std::move(evidence)}});
     }
 
+    // Among candidate locks of several kinds, the slow path on the task's stack decides.
+    void prefer_hinted(const kernel::Task& t,
+                       std::vector<std::pair<std::uint64_t, const ResolvedModel*>>& found) {
+        if (found.size() < 2) return;
+        std::set<LockKind> kinds;
+        for (auto& f : found) kinds.insert(f.second->model->kind);
+        if (kinds.size() < 2) return;
+        // The most specific: a kind whose slow-path functions are on the stack while another
+        // kind's are not; acquire functions break the remaining ties.
+        auto score = [&](const ResolvedModel& m) {
+            int sc = 0;
+            for (const auto& [mode, names] : m.model->acquire)
+                if (frames.find(t, names)) sc += 1;
+            for (const auto& [mode, names] : m.model->waiters.mode_frames)
+                if (frames.find(t, names)) sc += 4;
+            if (frames.find(t, m.model->slowpath)) sc += 2;
+            return sc;
+        };
+        int best = -1;
+        for (auto& f : found) best = std::max(best, score(*f.second));
+        std::erase_if(found, [&](auto& f) { return score(*f.second) != best; });
+    }
+
+    // Step 1 for a waiter record linked into an rbtree (PREEMPT_RT rt_mutex): {rb_node ...,
+    // task == t} on the live stack; the tree's root (found by walking the parents) must be the
+    // root pointer of a lock whose address, or that of an object on the path to its tree, is on
+    // the live stack; then the decoded lock must list the task.
+    bool find_rb_wait(const kernel::Task& t, const kernel::StackSnapshot& s, std::size_t first) {
+        std::set<std::pair<std::uint64_t, std::uint64_t>> shapes;
+        for (const auto& m : models)
+            if (m.model->waiters.layout == WaitListLayout::kRbtree)
+                shapes.insert({m.link_off, m.task_off});
+        if (shapes.empty()) return false;
+        auto& mem = k.memory();
+        for (std::size_t i = first; i < s.words.size(); ++i) {
+            std::uint64_t entry = s.base + i * 8;
+            for (auto [link, task] : shapes) {
+                auto tw = s.word_at(entry + task);
+                if (!tw || *tw != t.address) continue;
+                if (auto it = entry_lock.find(entry); it != entry_lock.end()) {
+                    record(t,
+                           it->second,
+                           fmt::format("waiter record at {:#x} on its stack is in the lock's "
+                                       "waiter tree",
+                                       entry));
+                    return true;
+                }
+                const ResolvedModel* any = nullptr;
+                for (const auto& m : models)
+                    if (m.model->waiters.layout == WaitListLayout::kRbtree && m.link_off == link &&
+                        m.task_off == task)
+                        any = &m;
+                std::uint64_t node = entry + link;
+                auto l = s.word_at(node + any->rb_left_off),
+                     r = s.word_at(node + any->rb_right_off);
+                auto pc = s.word_at(node + any->rb_parent_off);
+                if (!l || !r || !pc) continue;
+                auto child_ok = [](std::uint64_t v) { return v == 0 || kernel_pointer(v); };
+                // __rb_parent_color: parent pointer | colour bit (1 = black; a lone root is 1).
+                if (!child_ok(*l) || !child_ok(*r) || !child_ok(*pc & ~3ull)) continue;
+                // Up to the root: the node whose parent is 0 (bounded: an rbtree of 2^32 nodes is
+                // at most 64 deep).
+                std::uint64_t root = node, parent = *pc & ~3ull;
+                int depth = 0;
+                while (parent && depth++ < 64) {
+                    if (!kernel_pointer(parent)) break;
+                    root = parent;
+                    auto up = mem.read_u64(parent + any->rb_parent_off);
+                    if (!up) break;
+                    parent = *up & ~3ull;
+                }
+                if (parent) continue;
+                std::vector<std::pair<std::uint64_t, const ResolvedModel*>> found;
+                for (const auto& m : models) {
+                    if (m.model->waiters.layout != WaitListLayout::kRbtree || m.link_off != link ||
+                        m.task_off != task)
+                        continue;
+                    // The record's own pointer back to the lock, where the layout has one.
+                    if (m.entry_lock_off) {
+                        auto back = s.word_at(entry + *m.entry_lock_off);
+                        if (back && kernel_pointer(*back) && *back >= m.lock_target_off) {
+                            std::uint64_t lock = *back - m.lock_target_off;
+                            auto rp = mem.read_u64(lock + m.list_off);
+                            if (rp && *rp == root) found.emplace_back(lock, &m);
+                        }
+                    }
+                    for (std::size_t j = first; j < s.words.size(); ++j) {
+                        std::uint64_t x = s.words[j];
+                        if (!kernel_pointer(x)) continue;
+                        for (std::uint64_t a : m.anchor_offs) {
+                            if (x < a) continue;
+                            std::uint64_t lock = x - a;
+                            auto rp = mem.read_u64(lock + m.list_off);
+                            if (!rp || *rp != root) continue;
+                            if (std::none_of(found.begin(), found.end(), [&](auto& f) {
+                                    return f.first == lock && f.second == &m;
+                                }))
+                                found.emplace_back(lock, &m);
+                        }
+                    }
+                }
+                // A slot of this stack is no lock (a saved pointer to the waiter's own node
+                // would otherwise pass for the tree's root pointer).
+                std::erase_if(found, [&](auto& f) {
+                    return f.first >= s.base && f.first < s.base + s.words.size() * 8;
+                });
+                prefer_hinted(t, found);
+                // Of the locks that list the task, the one that decodes with fewest anomalies.
+                LockState* best = nullptr;
+                const ResolvedModel* best_m = nullptr;
+                for (auto [addr, m] : found) {
+                    if (auto it = locks.find(addr);
+                        it != locks.end() && it->second.kind != m->model->kind)
+                        continue;
+                    LockState& ls = probe(*m, addr);
+                    bool listed =
+                        std::any_of(ls.waiters.begin(), ls.waiters.end(), [&](const Waiter& w) {
+                            return w.task.task == t.address;
+                        });
+                    if (!listed) continue;
+                    if (!best || ls.anomalies.size() < best->anomalies.size())
+                        best = &ls, best_m = m;
+                }
+                if (best) {
+                    const LockState& ls = *best;
+                    const ResolvedModel* m = best_m;
+                    std::uint64_t addr = ls.address;
+                    confirm(ls);
+                    record(t,
+                           addr,
+                           fmt::format("waiter record at {:#x} on its stack is a node of the "
+                                       "waiter tree of {} {:#x} (the lock's tree root is that "
+                                       "node's root {:#x}; the lock's address is on the task's "
+                                       "stack or in the record)",
+                                       entry,
+                                       to_string(m->model->kind),
+                                       addr,
+                                       root));
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     // Step 1 for one task.
     void find_wait(const kernel::Task& t) {
         const kernel::StackSnapshot* s = stacks.get(t);
         if (!s) return;
         std::size_t first = (s->live_sp - s->base) / 8;
+        if (find_rb_wait(t, *s, first)) return;
         // Waiter records on the live stack: {link: next, prev; ...; task == t}.
         struct Candidate {
             std::uint64_t entry;
@@ -140,13 +290,26 @@ struct Investigation {
             std::unordered_set<std::uint64_t> nodes(ring.nodes.begin(), ring.nodes.end());
             // Lock addresses on the live stack whose wait-list head is in the ring.
             std::vector<std::pair<std::uint64_t, const ResolvedModel*>> found;
+            std::uint64_t own = c.entry + c.model->link_off;
             for (const auto& m : models) {
                 if (m.link_off != c.model->link_off || m.task_off != c.model->task_off ||
-                    m.model->waiters.layout != WaitListLayout::kListHead)
+                    m.model->waiters.layout == WaitListLayout::kRbtree)
                     continue;
+                auto layout = m.model->waiters.layout;
                 for (std::size_t i = first; i < s->words.size(); ++i) {
                     std::uint64_t x = s->words[i];
-                    if (!kernel_pointer(x) || !nodes.count(x + m.list_off)) continue;
+                    if (!kernel_pointer(x)) continue;
+                    if (layout == WaitListLayout::kListHead) {
+                        if (!nodes.count(x + m.list_off)) continue;
+                    } else {
+                        // A ring without a head: the lock points at one of the ring's waiters
+                        // (at its link for slist, at the record for ring-from-first).
+                        auto p = k.memory().read_u64(x + m.list_off);
+                        if (!p || !kernel_pointer(*p)) continue;
+                        std::uint64_t n =
+                            layout == WaitListLayout::kRingFromFirst ? *p + m.link_off : *p;
+                        if (n != own && !nodes.count(n)) continue;
+                    }
                     if (std::none_of(found.begin(), found.end(), [&](auto& f) {
                             return f.first == x && f.second == &m;
                         }))
@@ -154,8 +317,11 @@ struct Investigation {
                 }
             }
             std::string how =
-                "its address is on the task's stack and its wait-list head is in the ring of the "
-                "task's waiter record";
+                c.model->model->waiters.layout == WaitListLayout::kListHead
+                    ? "its address is on the task's stack and its wait-list head is in the ring "
+                      "of the task's waiter record"
+                    : "its address is on the task's stack and its first-waiter pointer leads into "
+                      "the ring of the task's waiter record";
             if (found.size() > 1 && hint) {
                 std::erase_if(found,
                               [&](auto& f) { return f.second->model->kind != hint->model->kind; });
@@ -223,9 +389,18 @@ LockAnalysis analyze_locks(kernel::Kernel& k, const AnalysisOptions& options) {
         return out;
     }
     Investigation inv(k, *set);
-    std::vector<std::string> notes;
-    inv.models = resolve_models(*set, k.types(), &notes);
-    if (inv.models.empty()) k.warn("no lock model matches this kernel's types");
+    inv.models = resolve_models(*set, k.types());
+    out.models = model_choices(*set, k.types());
+    for (const auto& c : out.models) {
+        if (!c.model.empty()) continue;
+        std::string why;
+        for (const auto& n : c.not_used) why += (why.empty() ? "" : "; ") + n;
+        k.warn(
+            fmt::format("no {} model matches this kernel's types ({}): waits on this kind of "
+                        "lock were not looked for",
+                        to_string(c.kind),
+                        why));
+    }
 
     const auto& tasks = k.tasks();
     // Step 1: waits. Blocked (D) tasks first; the lock's full decode then covers every waiter.
@@ -254,7 +429,7 @@ LockAnalysis analyze_locks(kernel::Kernel& k, const AnalysisOptions& options) {
     std::set<std::uint64_t> described;
     auto describe = [&](const kernel::Task& t) {
         if (!described.insert(t.address).second) return;
-        out.activities.push_back(describe_activity(k, inv.frames, t));
+        out.activities.push_back(describe_activity(k, inv.frames, *set, t));
     };
     for (auto& [addr, ls] : inv.locks)
         for (const auto& h : ls.holders)
@@ -269,6 +444,12 @@ LockAnalysis analyze_locks(kernel::Kernel& k, const AnalysisOptions& options) {
     out.blocked_on = std::move(inv.blocked_on);
     out.warnings = k.warnings();
     return out;
+}
+
+std::vector<ModelChoice> lock_model_choices(kernel::Kernel& k) {
+    const LockModelSet* set = models_or_warn(k);
+    if (!set) return {};
+    return model_choices(*set, k.types());
 }
 
 std::optional<LockState> decode_lock_at(kernel::Kernel& k,

@@ -27,4 +27,7 @@ std::optional<LockState> decode_lock_at(kernel::Kernel& kernel,
                                         std::uint64_t address,
                                         std::optional<LockKind> kind);
 
+// Per lock kind, the model this kernel's types select and why the others were not (`info`).
+std::vector<ModelChoice> lock_model_choices(kernel::Kernel& kernel);
+
 }  // namespace lockhound::locks

@@ -12,31 +12,12 @@ namespace lockhound::locks {
 
 namespace {
 
-const std::set<std::string> kSchedulerFunctions = {"__schedule",
-                                                   "schedule",
-                                                   "schedule_preempt_disabled",
-                                                   "schedule_timeout",
-                                                   "io_schedule",
-                                                   "io_schedule_timeout",
-                                                   "preempt_schedule",
-                                                   "preempt_schedule_common",
-                                                   "__cond_resched",
-                                                   "schedule_hrtimeout_range_clock",
-                                                   "rwsem_down_read_slowpath",
-                                                   "rwsem_down_write_slowpath",
-                                                   "__mutex_lock",
-                                                   "__mutex_lock_slowpath",
-                                                   "__down",
-                                                   "__down_common",
-                                                   "___down_common",
-                                                   "__down_killable",
-                                                   "__down_interruptible",
-                                                   "__down_timeout",
-                                                   "rt_mutex_slowlock_block",
-                                                   "rt_mutex_schedule",
-                                                   "__rt_mutex_slowlock",
-                                                   "rt_mutex_slowlock",
-                                                   "__rwbase_read_lock"};
+// The scheduler's frames and every lock model's slow paths (lockmodels/frames/, lockmodels/*/).
+std::set<std::string> scheduler_functions(const LockModelSet& set) {
+    std::set<std::string> out(set.frames.scheduler.begin(), set.frames.scheduler.end());
+    for (const auto& m : set.models) out.insert(m.slowpath.begin(), m.slowpath.end());
+    return out;
+}
 
 struct Candidate {
     const kernel::Task* task = nullptr;
@@ -87,6 +68,7 @@ void HolderInference::infer(LockState& lock, const ResolvedModel& model) {
     // Functions from which the waiters called into the lock: the first frame that is neither
     // scheduler, slow path nor an acquire function.
     std::set<std::string> call_sites;
+    const std::set<std::string> scheduler = scheduler_functions(set);
     std::size_t sampled = 0;
     for (const auto& w : lock.waiters) {
         if (sampled++ >= 16) break;
@@ -94,7 +76,7 @@ void HolderInference::infer(LockState& lock, const ResolvedModel& model) {
         if (!t) continue;
         for (const auto& f : frames.of(*t).frames) {
             std::string b = base_function(f.function);
-            if (kSchedulerFunctions.count(b) ||
+            if (scheduler.count(b) ||
                 std::find(acquire.begin(), acquire.end(), b) != acquire.end() ||
                 std::find(lm.slowpath.begin(), lm.slowpath.end(), b) != lm.slowpath.end())
                 continue;
@@ -223,26 +205,29 @@ void HolderInference::infer(LockState& lock, const ResolvedModel& model) {
             "also possible: pid {} ({})", cands[i].task->pid, cands[i].evidence.front()));
 }
 
-TaskActivity describe_activity(kernel::Kernel& k, TaskFrames& frames, const kernel::Task& t) {
+TaskActivity describe_activity(kernel::Kernel& k,
+                               TaskFrames& frames,
+                               const LockModelSet& set,
+                               const kernel::Task& t) {
     (void)k;
     TaskActivity a;
     a.task = task_ref(t);
     const auto& info = frames.of(t);
     for (std::size_t i = 0; i < info.frames.size() && i < 16; ++i)
         a.frames.push_back(Frame{info.frames[i].pc, info.frames[i].symbol});
-    auto has = [&](std::initializer_list<const char*> names) -> const FrameInfo* {
+    auto has = [&](const std::vector<std::string>& names) -> const FrameInfo* {
         for (const auto& f : info.frames) {
             std::string b = base_function(f.function);
-            for (const char* n : names)
-                if (b == n) return &f;
+            if (std::find(names.begin(), names.end(), b) != names.end()) return &f;
         }
         return nullptr;
     };
+    const FrameFacts& ff = set.frames;
     if (t.on_cpu && t.state == 'R')
         a.blocked_in = "on CPU";
-    else if (has({"io_schedule", "io_schedule_timeout"}))
+    else if (has(ff.io_wait))
         a.blocked_in = "io_schedule";
-    else if (has({"schedule", "schedule_timeout", "schedule_preempt_disabled"}))
+    else if (has(ff.sleep))
         a.blocked_in = "schedule";
     else if (t.state == 'R')
         a.blocked_in = "runnable";
@@ -251,20 +236,20 @@ TaskActivity describe_activity(kernel::Kernel& k, TaskFrames& frames, const kern
     else
         a.blocked_in = "unknown";
 
+    const std::set<std::string> scheduler = scheduler_functions(set);
     const FrameInfo* caller = nullptr;
     std::vector<std::string> chain;
     for (const auto& f : info.frames) {
-        if (kSchedulerFunctions.count(base_function(f.function))) continue;
+        if (scheduler.count(base_function(f.function))) continue;
         if (!caller) caller = &f;
         if (chain.size() < 4) chain.push_back(f.symbol);
     }
     std::string context;
-    if (has({"asm_exc_page_fault", "exc_page_fault", "do_user_addr_fault", "handle_mm_fault"}))
-        context = " (page fault)";
-    else if (has({"entry_SYSCALL_64_after_hwframe", "do_syscall_64"}))
-        context = " (system call)";
-    else if (has({"kthread"}))
-        context = " (kernel thread)";
+    for (const auto& c : ff.contexts)
+        if (has(c.any)) {
+            context = " (" + c.name + ")";
+            break;
+        }
     std::string path;
     for (std::size_t i = 0; i < chain.size(); ++i) path += (i ? " <- " : "") + chain[i];
     a.summary = fmt::format(

@@ -42,6 +42,10 @@ struct HolderInference {
 
 // What a task is doing, from its backtrace: blocked_in ("io_schedule", "schedule", "on CPU"),
 // a one-line summary and its frames.
-TaskActivity describe_activity(kernel::Kernel& k, TaskFrames& frames, const kernel::Task& task);
+// The function names come from the model set's frame facts (lockmodels/frames/).
+TaskActivity describe_activity(kernel::Kernel& k,
+                               TaskFrames& frames,
+                               const LockModelSet& set,
+                               const kernel::Task& task);
 
 }  // namespace lockhound::locks

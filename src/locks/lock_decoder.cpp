@@ -54,6 +54,40 @@ WaitList walk_rbtree(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t r
     return out;
 }
 
+// A ring of waiter links without a head node, from the first waiter's link back to it.
+void walk_headless_ring(DecodeContext& ctx,
+                        const ResolvedModel& m,
+                        std::uint64_t first,
+                        WaitList& out) {
+    std::unordered_set<std::uint64_t> seen;
+    std::uint64_t node = first;
+    do {
+        if (!seen.insert(node).second) {
+            out.error = Error::fault(
+                ErrorKind::kLimit, node, "waiter ring loops without returning to its first entry");
+            return;
+        }
+        if (out.entries.size() >= ctx.max_waiters) {
+            out.error = Error::make(ErrorKind::kLimit, "too many waiters; stopped");
+            return;
+        }
+        auto next = ctx.mem.read_u64(node);
+        if (!next) {
+            out.error = next.error();
+            return;
+        }
+        out.entries.push_back(node - m.link_off);
+        if (*next == 0) {
+            out.error = Error::fault(ErrorKind::kBadData,
+                                     node,
+                                     "waiter ring is cut: NULL next before it returns to its "
+                                     "first entry");
+            return;
+        }
+        node = *next;
+    } while (node != first);
+}
+
 }  // namespace
 
 TaskRef task_ref(const kernel::Task& t) {
@@ -79,35 +113,18 @@ WaitList read_wait_list(DecodeContext& ctx, const ResolvedModel& m, std::uint64_
                 break;
             }
             if (*first == 0 || *first == head) break;
-            std::unordered_set<std::uint64_t> seen;
-            std::uint64_t node = *first;
-            do {
-                if (!seen.insert(node).second) {
-                    out.error =
-                        Error::fault(ErrorKind::kLimit,
-                                     node,
-                                     "waiter ring loops without returning to its first entry");
-                    break;
-                }
-                if (out.entries.size() >= ctx.max_waiters) {
-                    out.error = Error::make(ErrorKind::kLimit, "too many waiters; stopped");
-                    break;
-                }
-                auto next = ctx.mem.read_u64(node);
-                if (!next) {
-                    out.error = next.error();
-                    break;
-                }
-                out.entries.push_back(node - m.link_off);
-                if (*next == 0) {
-                    out.error = Error::fault(ErrorKind::kBadData,
-                                             node,
-                                             "waiter ring is cut: NULL next before it returns to "
-                                             "its first entry");
-                    break;
-                }
-                node = *next;
-            } while (node != *first);
+            walk_headless_ring(ctx, m, *first, out);
+            break;
+        }
+        case WaitListLayout::kRingFromFirst: {
+            // 7.x: a pointer to the first waiter record; NULL when there is none.
+            auto first = ctx.mem.read_u64(head);
+            if (!first) {
+                out.error = first.error();
+                break;
+            }
+            if (*first == 0) break;
+            walk_headless_ring(ctx, m, *first + m.link_off, out);
             break;
         }
         case WaitListLayout::kRbtree: {
@@ -304,6 +321,12 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
             else
                 s.anomalies.push_back(
                     fmt::format("waiter pid {} has an unknown wait type {}", t->pid, v));
+        } else if (!model.waiters.mode_frames.empty() && ctx.in_frames) {
+            for (const auto& [fm, names] : model.waiters.mode_frames)
+                if (ctx.in_frames(*t, names)) {
+                    mode = fm;
+                    break;
+                }
         }
         Waiter w{task_ref(*t), mode, pos++, entry, t->state == 'D'};
         if (!w.task_blocked)

@@ -20,6 +20,9 @@ struct DecodeContext {
     // The task at a task_struct address, or nullptr when it is not one of the dump's tasks.
     std::function<const kernel::Task*(std::uint64_t)> task_at;
     std::size_t max_waiters = 1u << 20;
+    // Whether any of the functions is on the task's stack (for a model's waiters.mode_frames);
+    // empty: modes come from the record alone.
+    std::function<bool(const kernel::Task&, const std::vector<std::string>&)> in_frames = {};
 };
 
 TaskRef task_ref(const kernel::Task& t);

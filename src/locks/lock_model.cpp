@@ -176,6 +176,8 @@ LockModel parse_model(const toml::table& root, const std::string& file) {
         m.waiters.layout = WaitListLayout::kListHead;
     else if (layout == "slist")
         m.waiters.layout = WaitListLayout::kSlist;
+    else if (layout == "ring-from-first")
+        m.waiters.layout = WaitListLayout::kRingFromFirst;
     else if (layout == "rbtree")
         m.waiters.layout = WaitListLayout::kRbtree;
     else
@@ -195,6 +197,17 @@ LockModel parse_model(const toml::table& root, const std::string& file) {
         throw ParseError{"waiters.mode_member needs waiters.modes"};
     m.waiters.default_mode =
         parse_mode((*w)["default_mode"].value<std::string>().value_or("exclusive"));
+    m.waiters.lock_member = opt_string(*w, "lock");
+    m.waiters.lock_target = opt_string(*w, "lock_target");
+    if (!m.waiters.lock_target.empty() && m.waiters.lock_member.empty())
+        throw ParseError{"waiters.lock_target needs waiters.lock"};
+    if (const toml::table* mf = (*w)["mode_frames"].as_table()) {
+        for (const char* mode : {"exclusive", "read", "write"})
+            if (auto list = string_list((*mf)[mode], mode); !list.empty())
+                m.waiters.mode_frames[parse_mode(mode)] = list;
+        if (m.waiters.mode_frames.empty())
+            throw ParseError{"waiters.mode_frames needs function lists by mode"};
+    }
 
     if (const toml::table* a = root["acquire"].as_table()) {
         for (const char* mode : {"exclusive", "read", "write"})
@@ -233,6 +246,29 @@ HolderRule parse_rule(const toml::table& root, const std::string& file) {
     return r;
 }
 
+FrameFacts parse_frames(const toml::table& root, const std::string& file) {
+    (void)file;
+    FrameFacts f;
+    const toml::table* t = root["frames"].as_table();
+    if (!t) throw ParseError{"missing [frames] table"};
+    f.scheduler = string_list((*t)["scheduler"], "scheduler");
+    if (f.scheduler.empty()) throw ParseError{"[frames] needs `scheduler`"};
+    f.io_wait = string_list((*t)["io_wait"], "io_wait");
+    f.sleep = string_list((*t)["sleep"], "sleep");
+    if (const toml::array* cs = root["context"].as_array()) {
+        for (const auto& c : *cs) {
+            const toml::table* ct = c.as_table();
+            if (!ct) throw ParseError{"[[context]] entries must be tables"};
+            FrameFacts::Context ctx;
+            ctx.name = req_string(*ct, "name", "context");
+            ctx.any = string_list((*ct)["any"], "any");
+            if (ctx.any.empty()) throw ParseError{"[[context]] needs `any`"};
+            f.contexts.push_back(std::move(ctx));
+        }
+    }
+    return f;
+}
+
 template <typename T, typename F>
 Result<T> parse_with(const std::string& text, const std::string& file, F f) {
     try {
@@ -255,6 +291,10 @@ Result<LockModel> parse_lock_model(const std::string& text, const std::string& f
 
 Result<HolderRule> parse_holder_rule(const std::string& text, const std::string& file) {
     return parse_with<HolderRule>(text, file, parse_rule);
+}
+
+Result<FrameFacts> parse_frame_facts(const std::string& text, const std::string& file) {
+    return parse_with<FrameFacts>(text, file, parse_frames);
 }
 
 std::string lockmodels_dir() {
@@ -285,7 +325,18 @@ Result<LockModelSet> load_lock_models(const std::string& dir) {
         std::stringstream ss;
         ss << in.rdbuf();
         std::string rel = fs::relative(f, dir, ec).string();
-        if (ss.str().find("[rule]") != std::string::npos) {
+        if (ss.str().find("[frames]") != std::string::npos) {
+            auto fr = parse_frame_facts(ss.str(), rel);
+            if (!fr) return std::unexpected(fr.error());
+            auto add = [](std::vector<std::string>& to, const std::vector<std::string>& from) {
+                to.insert(to.end(), from.begin(), from.end());
+            };
+            add(set.frames.scheduler, fr->scheduler);
+            add(set.frames.io_wait, fr->io_wait);
+            add(set.frames.sleep, fr->sleep);
+            set.frames.contexts.insert(
+                set.frames.contexts.end(), fr->contexts.begin(), fr->contexts.end());
+        } else if (ss.str().find("[rule]") != std::string::npos) {
             auto r = parse_holder_rule(ss.str(), rel);
             if (!r) return std::unexpected(r.error());
             set.holder_rules.push_back(std::move(*r));

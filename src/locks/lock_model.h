@@ -27,7 +27,9 @@ struct DetectClause {
 
 enum class OwnerSemantics { kNone, kTaggedTask, kPointer, kRwsemOwner, kHintPointer };
 enum class CountSemantics { kNone, kRwsemV53, kRwsemBias, kMutexCount, kSemaphore, kRwbaseReaders };
-enum class WaitListLayout { kListHead, kSlist, kRbtree };
+// kRingFromFirst (7.x): the lock holds a pointer to the first waiter record (NULL: none); the
+// records' links form a ring without a head node.
+enum class WaitListLayout { kListHead, kSlist, kRbtree, kRingFromFirst };
 
 struct LockModel {
     std::string id;
@@ -68,6 +70,14 @@ struct LockModel {
         std::string mode_member;
         std::map<std::string, Mode> modes;  // enumerator name -> mode
         Mode default_mode = Mode::kExclusive;
+        // Mode told by the waiter's frames, where the record has no mode member (PREEMPT_RT
+        // rwbase: the read path or the write path); the first mode whose functions are on the
+        // waiting task's stack wins.
+        std::map<Mode, std::vector<std::string>> mode_frames;
+        // Optional: the waiter record's pointer back to the lock (rt_mutex_waiter.lock) and the
+        // member of the lock it points at ("" = the lock itself; "rtmutex" for an RT mutex).
+        std::string lock_member;
+        std::string lock_target;
     } waiters;
 
     std::map<Mode, std::vector<std::string>> acquire;  // functions taking the lock, by mode
@@ -89,9 +99,25 @@ struct HolderRule {
     const std::vector<std::string>& frame_names() const { return frames_any; }
 };
 
+// Function names that say what a sleeping task is doing (lockmodels/frames/*.toml): the
+// scheduler's own frames (skipped when telling where a task waits from), I/O and plain sleeps,
+// and the context a stack shows (page fault, system call, kernel thread). Names of every kernel
+// generation are listed together: a name a kernel lacks never matches.
+struct FrameFacts {
+    std::vector<std::string> scheduler;
+    std::vector<std::string> io_wait;  // blocked_in "io_schedule"
+    std::vector<std::string> sleep;    // blocked_in "schedule"
+    struct Context {
+        std::string name;  // "page fault"
+        std::vector<std::string> any;
+    };
+    std::vector<Context> contexts;  // first match wins
+};
+
 struct LockModelSet {
     std::vector<LockModel> models;
     std::vector<HolderRule> holder_rules;
+    FrameFacts frames;
 };
 
 // The default directory: $LOCKHOUND_LOCKMODELS, else next to the binary
@@ -103,6 +129,8 @@ std::string lockmodels_dir();
 // Parses one file's text (also used by tests).
 [[nodiscard]] Result<LockModel> parse_lock_model(const std::string& text, const std::string& file);
 [[nodiscard]] Result<HolderRule> parse_holder_rule(const std::string& text,
+                                                   const std::string& file);
+[[nodiscard]] Result<FrameFacts> parse_frame_facts(const std::string& text,
                                                    const std::string& file);
 
 }  // namespace lockhound::locks

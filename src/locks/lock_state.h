@@ -95,12 +95,27 @@ struct TaskActivity {
     std::vector<Frame> frames;  // short backtrace, innermost first
 };
 
+// Which model decodes one kind of lock on this kernel, and why the others do not.
+struct ModelChoice {
+    LockKind kind = LockKind::kOther;
+    std::string model;                  // the model in use; empty: none matches this kernel
+    std::vector<std::string> not_used;  // "rt/mutex-rtmutex: no mutex.rtmutex" (the failed clause)
+};
+
 struct LockAnalysis {
     std::vector<LockState> locks;       // contended locks (waiters or inferred holders), by address
     std::vector<BlockedOn> blocked_on;  // task -> lock, for every task found waiting
     std::vector<TaskActivity> activities;  // what each holder / unexplained sleeper is doing
     std::vector<TaskRef> unexplained;      // D tasks waiting on nothing lockhound could decode
     std::vector<std::string> warnings;
+    std::vector<ModelChoice> models;  // per lock kind; a kind without a model was not analysed
+    // Kinds no model matches: waits on such locks could not be looked for.
+    std::vector<LockKind> undecodable_kinds() const {
+        std::vector<LockKind> out;
+        for (const auto& m : models)
+            if (m.model.empty()) out.push_back(m.kind);
+        return out;
+    }
 };
 
 }  // namespace lockhound::locks

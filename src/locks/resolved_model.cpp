@@ -82,6 +82,27 @@ std::optional<ResolvedModel> resolve_model(const LockModel& model,
         r.rb_right_off = types.member("rb_node", "rb_right")
                              .transform([](auto m) { return m.offset; })
                              .value_or(8);
+        r.rb_parent_off = types.member("rb_node", "__rb_parent_color")
+                              .transform([](auto m) { return m.offset; })
+                              .value_or(0);
+    }
+    if (!model.waiters.lock_member.empty()) {
+        auto back = types.member(model.waiters.entry, model.waiters.lock_member);
+        std::optional<debuginfo::MemberInfo> target;
+        if (!model.waiters.lock_target.empty())
+            target = types.member(model.struct_name, model.waiters.lock_target);
+        if (back && (model.waiters.lock_target.empty() || target)) {
+            r.entry_lock_off = back->offset;
+            r.lock_target_off = target ? target->offset : 0;
+        }
+    }
+    // Every proper prefix of the dotted wait-list path: "a.b.c" -> a, a.b.
+    for (std::size_t dot = model.waiters.list.find('.'); dot != std::string::npos;
+         dot = model.waiters.list.find('.', dot + 1)) {
+        auto m = types.member(model.struct_name, model.waiters.list.substr(0, dot));
+        if (m &&
+            std::find(r.anchor_offs.begin(), r.anchor_offs.end(), m->offset) == r.anchor_offs.end())
+            r.anchor_offs.push_back(m->offset);
     }
     return r;
 }
@@ -105,6 +126,37 @@ std::vector<ResolvedModel> resolve_models(const LockModelSet& set,
             notes->push_back(fmt::format("{} detects but does not resolve: {}", m->id, why));
         }
     }
+    return out;
+}
+
+std::vector<ModelChoice> model_choices(const LockModelSet& set, debuginfo::TypeInfo& types) {
+    std::vector<const LockModel*> order;
+    for (const auto& m : set.models) order.push_back(&m);
+    std::stable_sort(
+        order.begin(), order.end(), [](auto* a, auto* b) { return a->priority > b->priority; });
+    std::vector<ModelChoice> out;
+    auto choice = [&](LockKind kind) -> ModelChoice& {
+        for (auto& c : out)
+            if (c.kind == kind) return c;
+        out.push_back(ModelChoice{kind, {}, {}});
+        return out.back();
+    };
+    for (const LockModel* m : order) {
+        ModelChoice& c = choice(m->kind);
+        std::string why;
+        if (!model_detects(*m, types, &why)) {
+            c.not_used.push_back(fmt::format("{}: {}", m->id, why));
+        } else if (!resolve_model(*m, types, &why)) {
+            c.not_used.push_back(fmt::format("{}: detects but does not resolve: {}", m->id, why));
+        } else if (!c.model.empty()) {
+            c.not_used.push_back(fmt::format("{}: detects, but {} has priority", m->id, c.model));
+        } else {
+            c.model = m->id;
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const ModelChoice& a, const ModelChoice& b) {
+        return a.kind < b.kind;
+    });
     return out;
 }
 

@@ -27,7 +27,14 @@ struct ResolvedModel {
     std::uint64_t mode_size = 4;
     std::map<std::int64_t, Mode> mode_values;  // enumerator value -> mode
     // rbtree layout: struct rb_node offsets
-    std::uint64_t rb_left_off = 16, rb_right_off = 8;
+    std::uint64_t rb_left_off = 16, rb_right_off = 8, rb_parent_off = 0;
+    // Offsets inside the lock of every object on the path to the wait-list head (the lock
+    // itself first: 0; then e.g. rwbase, rwbase.rtmutex, ...): a slow path's argument may be the
+    // address of any of them.
+    std::vector<std::uint64_t> anchor_offs{0};
+    // The waiter record's pointer back to the lock, and where in the lock it points.
+    std::optional<std::uint64_t> entry_lock_off;
+    std::uint64_t lock_target_off = 0;
 };
 
 // Whether every detect clause of model holds for these types.
@@ -42,6 +49,10 @@ std::optional<ResolvedModel> resolve_model(const LockModel& model,
 std::vector<ResolvedModel> resolve_models(const LockModelSet& set,
                                           debuginfo::TypeInfo& types,
                                           std::vector<std::string>* notes = nullptr);
+// For each lock kind some model describes: the model chosen on these types and, for every other
+// model of that kind, why not (the detect clause that failed, a member that does not resolve, or
+// a higher-priority model that won).
+std::vector<ModelChoice> model_choices(const LockModelSet& set, debuginfo::TypeInfo& types);
 const ResolvedModel* find_model(const std::vector<ResolvedModel>& models, LockKind kind);
 
 }  // namespace lockhound::locks

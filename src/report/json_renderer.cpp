@@ -176,6 +176,17 @@ void render_json(std::ostream& out, const Report& report) {
     }
     j["unexplained"] = std::move(unexplained);
 
+    Json models = Json::array();
+    for (const auto& m : report.analysis.models) {
+        Json mj;
+        mj["kind"] = locks::to_string(m.kind);
+        mj["model"] = m.model.empty() ? Json(nullptr) : Json(m.model);
+        mj["analysed"] = !m.model.empty();
+        mj["not_used"] = strings(m.not_used);
+        models.push_back(std::move(mj));
+    }
+    j["lock_models"] = std::move(models);
+
     Json warnings = strings(report.analysis.warnings);
     for (const auto& w : report.warnings) warnings.push_back(clean(w));
     j["warnings"] = std::move(warnings);

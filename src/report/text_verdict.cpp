@@ -197,9 +197,24 @@ void write_verdict(std::ostream& out, const Report& r, const TextOptions& option
                 out << fmt::format("    {} ← {}\n", lock_text(*l), waiters_inline(l->waiters));
         }
     }
-    if (g.cycles.empty() && roots.empty() && g.orphan_locks.empty())
-        out << "VERDICT: no lock contention found: no task waits on a lock lockhound could "
-               "decode\n";
+    std::string undecodable;
+    for (auto kind : r.analysis.undecodable_kinds())
+        undecodable += fmt::format("{}{}", undecodable.empty() ? "" : ", ", locks::to_string(kind));
+    if (g.cycles.empty() && roots.empty() && g.orphan_locks.empty()) {
+        if (!undecodable.empty())
+            out << fmt::format(
+                "VERDICT: analysis could not be done for {}: no lock model matches this kernel's "
+                "types (see the warnings); no contention found on the other kinds\n",
+                undecodable);
+        else
+            out << "VERDICT: no lock contention found: no task waits on a lock lockhound could "
+                   "decode\n";
+    } else if (!undecodable.empty()) {
+        out << fmt::format(
+            "  (not analysed: {}: no lock model matches this kernel's types; waits on them are "
+            "missing)\n",
+            undecodable);
+    }
     std::vector<int> pids;  // sleepers that are not already named as a root cause
     for (const auto& t : r.analysis.unexplained)
         if (!g.root_of(t.pid)) pids.push_back(t.pid);

@@ -36,11 +36,28 @@ static bool is_vmcore(const fs::path& p) {
     return p.filename().string().rfind("vmcore", 0) == 0 && fs::is_regular_file(p);
 }
 
+static std::vector<SharedDump> dumps_under(const fs::path& dumps);
+
 std::vector<SharedDump> shared_dumps() {
-    std::vector<SharedDump> out;
     auto dir = shared_dir();
-    if (!dir) return out;
-    fs::path dumps = fs::path(*dir) / "dumps";
+    if (!dir) return {};
+    return dumps_under(fs::path(*dir) / "dumps");
+}
+
+std::vector<SharedDump> extra_dumps() {
+    fs::path root;
+    if (const char* env = std::getenv("LOCKHOUND_EXTRA_DUMPS"); env && *env)
+        root = env;
+    else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x)
+        root = fs::path(x) / "lh-dumps";
+    else if (const char* h = std::getenv("HOME"); h && *h)
+        root = fs::path(h) / ".cache" / "lh-dumps";
+    if (root.empty() || !fs::is_directory(root)) return {};
+    return dumps_under(root);
+}
+
+static std::vector<SharedDump> dumps_under(const fs::path& dumps) {
+    std::vector<SharedDump> out;
     std::error_code ec;
     for (const auto& rel : fs::directory_iterator(dumps, ec)) {
         if (!rel.is_directory()) continue;
@@ -106,6 +123,28 @@ std::optional<SharedDump> shared_dump(const std::string& scenario) {
 std::optional<std::string> vmlinux_for(const std::string& release) {
     if (const char* env = std::getenv("LOCKHOUND_VMLINUX"); env && *env) {
         if (fs::exists(env)) return std::string(env);
+    }
+    std::string cache;
+    if (const char* c = std::getenv("DEBUGINFO_CACHE"); c && *c) {
+        cache = c;
+    } else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
+        cache = std::string(x) + "/lockdump-debuginfo";
+    } else if (const char* h = std::getenv("HOME"); h && *h) {
+        cache = std::string(h) + "/.cache/lockdump-debuginfo";
+    }
+    if (!cache.empty()) {
+        fs::path p = fs::path(cache) / release / ("vmlinux-" + release);
+        if (fs::exists(p)) return p.string();
+    }
+    fs::path sys = fs::path("/usr/lib/debug/boot") / ("vmlinux-" + release);
+    if (fs::exists(sys)) return sys.string();
+    return std::nullopt;
+}
+
+std::optional<std::string> release_vmlinux(const std::string& release) {
+    if (const char* env = std::getenv("LOCKHOUND_VMLINUX"); env && *env) {
+        if (std::string(env).find(release) != std::string::npos && fs::exists(env))
+            return std::string(env);
     }
     std::string cache;
     if (const char* c = std::getenv("DEBUGINFO_CACHE"); c && *c) {

@@ -31,6 +31,13 @@ std::vector<SharedDump> sample_dumps();
 // shared_dumps() followed by sample_dumps().
 std::vector<SharedDump> all_truth_dumps();
 std::optional<SharedDump> shared_dump(const std::string& scenario);
+// Dumps of other kernels made by the dump generators (never in git), laid out as
+// <root>/<release>/<scenario>/{truth.json,vmcore*}; root is $LOCKHOUND_EXTRA_DUMPS, else
+// ${XDG_CACHE_HOME:-~/.cache}/lh-dumps.
+std::vector<SharedDump> extra_dumps();
+// The DWARF vmlinux of exactly this release (the debuginfo cache or /usr/lib/debug); unlike
+// vmlinux_for, $LOCKHOUND_VMLINUX counts only when its path names the release.
+std::optional<std::string> release_vmlinux(const std::string& release);
 std::optional<std::string> vmlinux_for(const std::string& release);
 std::string source_dir();
 std::string lockhound_binary();

@@ -1,4 +1,5 @@
-// Lock models for layouts the shared dumps do not exercise (RHEL 7, Linux 4.19, PREEMPT_RT 6.x),
+// Lock models for layouts the shared dumps do not exercise (RHEL 7, Linux 4.19, PREEMPT_RT 6.x,
+// Linux 7.2),
 // tested on compiler-made DWARF of those kernels' struct definitions (tests/data/*.c, built with
 // -g -O0): the expected model is selected for each kind, and locks laid out in fake memory at the
 // offsets that DWARF gives (waiter records on fake stacks, linked as the kernel links them) decode
@@ -831,6 +832,111 @@ TEST_F(PreemptRtLayout, DamagedTreeIsAnAnomaly) {
     s = k_.decode(*m, lock);
     EXPECT_TRUE(has_text(s.anomalies, "wait list")) << describe(s);
     EXPECT_TRUE(s.waiters.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linux 7.2: no wait_list; `first_waiter` points at the first record, the records' links form a
+// ring without a head node.
+
+class Linux72Layout : public LayoutTest {
+  protected:
+    void SetUp() override { ASSERT_NO_FATAL_FAILURE(open(LH_LAYOUT_LINUX_7_2)); }
+
+    std::uint64_t waiter(const char* st, std::uint64_t task) {
+        std::uint64_t rec = k_.stack_record(size(st));
+        k_.mem.put_u64(rec + off(st, "task"), task);
+        return rec;
+    }
+    // The kernel's enqueue: the first waiter's list is initialised and becomes first_waiter;
+    // later ones are list_add_tail'ed before it.
+    void enqueue(const char* lock_st, std::uint64_t lock, const char* st, std::uint64_t rec) {
+        std::uint64_t head = lock + off(lock_st, "first_waiter");
+        std::uint64_t first = k_.mem.read_u64(head).value_or(0);
+        std::uint64_t node = rec + off(st, "list");
+        if (!first) {
+            k_.init_list_head(node);
+            k_.mem.put_u64(head, rec);
+        } else {
+            k_.list_add_tail(node, first + off(st, "list"));
+        }
+    }
+};
+
+TEST_F(Linux72Layout, SelectsFirstWaiterModelsForEveryKind) {
+    EXPECT_EQ(selected(LockKind::kMutex), "mutex/first-waiter-v7") << notes();
+    EXPECT_EQ(selected(LockKind::kRwSemaphore), "rwsem/first-waiter-v7") << notes();
+    EXPECT_EQ(selected(LockKind::kSemaphore), "semaphore/first-waiter-v7") << notes();
+    expect_not_detected("mutex/owner-tagged-v4.10", "no mutex.wait_list");
+    expect_not_detected("rwsem/owner-flags-v5.3", "no rw_semaphore.wait_list");
+    expect_not_detected("semaphore/count-waitlist", "no semaphore.wait_list");
+    // `info` shows the same: one model per kind, the others with their failed clause.
+    auto choices = model_choices(*set_, *types_);
+    for (const auto& c : choices) {
+        if (c.kind == LockKind::kMutex) {
+            EXPECT_EQ(c.model, "mutex/first-waiter-v7");
+            EXPECT_TRUE(has_text(c.not_used, "mutex/owner-tagged-v4.10: no mutex.wait_list"));
+            EXPECT_TRUE(has_text(c.not_used, "rt/mutex-rtmutex: no mutex.rtmutex"));
+        }
+    }
+}
+
+TEST_F(Linux72Layout, MutexRingFromFirstWaiterInQueueOrder) {
+    ASSERT_NE(find_model(resolved_, LockKind::kMutex), nullptr) << notes();
+    const std::uint64_t m = kLockPage + 0x100;
+    std::uint64_t holder = k_.add_task(100, "holder");
+    std::uint64_t t1 = k_.add_task(101, "w1"), t2 = k_.add_task(102, "w2"),
+                  t3 = k_.add_task(103, "w3");
+    std::uint64_t r1 = waiter("mutex_waiter", t1), r2 = waiter("mutex_waiter", t2),
+                  r3 = waiter("mutex_waiter", t3);
+    k_.mem.put_u64(m + off("mutex", "owner"), holder | 1);  // WAITERS
+    for (std::uint64_t r : {r1, r2, r3}) enqueue("mutex", m, "mutex_waiter", r);
+    LockState s = k_.decode(*find_model(resolved_, LockKind::kMutex), m);
+    EXPECT_TRUE(s.anomalies.empty()) << describe(s);
+    ASSERT_EQ(s.holders.size(), 1u) << describe(s);
+    EXPECT_EQ(s.holders[0].task.task, holder);
+    expect_waiters(
+        s, {{t1, Mode::kExclusive, r1}, {t2, Mode::kExclusive, r2}, {t3, Mode::kExclusive, r3}});
+
+    // No waiters: first_waiter is NULL.
+    const std::uint64_t free_m = kLockPage + 0x200;
+    LockState f = k_.decode(*find_model(resolved_, LockKind::kMutex), free_m);
+    EXPECT_TRUE(f.waiters.empty());
+    EXPECT_TRUE(f.anomalies.empty()) << describe(f);
+}
+
+TEST_F(Linux72Layout, RwsemAndSemaphoreRingsAndACutRing) {
+    ASSERT_NE(find_model(resolved_, LockKind::kRwSemaphore), nullptr) << notes();
+    const std::uint64_t sem = kLockPage + 0x300;
+    std::uint64_t t1 = k_.add_task(201, "wr"), t2 = k_.add_task(202, "rd");
+    std::uint64_t r1 = waiter("rwsem_waiter", t1), r2 = waiter("rwsem_waiter", t2);
+    k_.mem.put_u32(r1 + off("rwsem_waiter", "type"),
+                   static_cast<std::uint32_t>(enumerator("RWSEM_WAITING_FOR_WRITE")));
+    k_.mem.put_u32(r2 + off("rwsem_waiter", "type"),
+                   static_cast<std::uint32_t>(enumerator("RWSEM_WAITING_FOR_READ")));
+    std::uint64_t reader = k_.add_task(200, "rd0");
+    k_.mem.put_u64(sem + off("rw_semaphore", "count"), 0x102);  // 1 reader, WAITERS
+    k_.mem.put_u64(sem + off("rw_semaphore", "owner"), reader | 1);
+    for (std::uint64_t r : {r1, r2}) enqueue("rw_semaphore", sem, "rwsem_waiter", r);
+    LockState s = k_.decode(*find_model(resolved_, LockKind::kRwSemaphore), sem);
+    EXPECT_TRUE(s.anomalies.empty()) << describe(s);
+    EXPECT_EQ(s.reader_count, 1u);
+    expect_waiters(s, {{t1, Mode::kWrite, r1}, {t2, Mode::kRead, r2}});
+
+    const std::uint64_t sm = kLockPage + 0x400;
+    std::uint64_t t3 = k_.add_task(301, "sw");
+    std::uint64_t r3 = waiter("semaphore_waiter", t3);
+    enqueue("semaphore", sm, "semaphore_waiter", r3);
+    LockState ss = k_.decode(*find_model(resolved_, LockKind::kSemaphore), sm);
+    expect_waiters(ss, {{t3, Mode::kExclusive, r3}});
+
+    // A ring cut by a NULL next is an anomaly, not a hang or a guess.
+    k_.set_next(r2 + off("rwsem_waiter", "list"), 0);
+    LockState cut = k_.decode(*find_model(resolved_, LockKind::kRwSemaphore), sem);
+    EXPECT_TRUE(has_text(cut.anomalies, "cut")) << describe(cut);
+    // A ring that loops away from its first entry stops.
+    k_.set_next(r2 + off("rwsem_waiter", "list"), r2 + off("rwsem_waiter", "list"));
+    LockState loop = k_.decode(*find_model(resolved_, LockKind::kRwSemaphore), sem);
+    EXPECT_TRUE(has_text(loop.anomalies, "loops")) << describe(loop);
 }
 
 }  // namespace

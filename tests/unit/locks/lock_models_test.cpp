@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -37,8 +39,14 @@ TEST(LockModels, EveryFileLoadsAndValidates) {
     auto set = load_lock_models(LH_LOCKMODELS_DIR);
     ASSERT_TRUE(set) << set.error().describe();
     auto files = toml_files(LH_LOCKMODELS_DIR);
-    // Nothing is skipped: every file became a model or a holder rule.
-    EXPECT_EQ(set->models.size() + set->holder_rules.size(), files.size());
+    // Nothing is skipped: every file became a model, a holder rule or frame facts (frames/).
+    auto frame_files = std::count_if(
+        files.begin(), files.end(), [](const std::string& f) { return f.starts_with("frames/"); });
+    EXPECT_GE(frame_files, 1);
+    EXPECT_EQ(set->models.size() + set->holder_rules.size() + frame_files, files.size());
+    EXPECT_FALSE(set->frames.scheduler.empty());
+    EXPECT_FALSE(set->frames.sleep.empty());
+    EXPECT_FALSE(set->frames.contexts.empty());
 
     std::set<std::string> ids;
     for (const auto& m : set->models) {

@@ -110,6 +110,27 @@ TEST(TextRenderer, ManyInterleavedWaitersStayShort) {
     EXPECT_TRUE(contains(text, "blocks 2000 tasks"));
 }
 
+// A kind that no lock model matches was not analysed: the verdict must say so, never "no lock
+// contention found"; with contention found elsewhere, the verdict notes the missing kind.
+TEST(TextRenderer, KindWithoutAModelIsNotCalledUncontended) {
+    AnalysisBuilder none;
+    none.analysis.models = {
+        {locks::LockKind::kMutex, "", {"mutex/owner-tagged-v4.10: no mutex.owner"}},
+        {locks::LockKind::kSemaphore, "semaphore/count-waitlist", {}}};
+    std::string text = render(make_report(std::move(none)));
+    EXPECT_FALSE(contains(text, "no lock contention found")) << text;
+    EXPECT_TRUE(contains(text, "VERDICT: analysis could not be done for mutex")) << text;
+
+    AnalysisBuilder some;
+    some.lock(0x3000, locks::LockKind::kSemaphore);
+    some.hold(0x3000, some.task(7, "h"));
+    some.wait(0x3000, some.task(8, "w"));
+    some.analysis.models = {{locks::LockKind::kMutex, "", {}},
+                            {locks::LockKind::kSemaphore, "semaphore/count-waitlist", {}}};
+    text = render(make_report(std::move(some)));
+    EXPECT_TRUE(contains(text, "(not analysed: mutex: no lock model matches")) << text;
+}
+
 TEST(TextRenderer, NoContentionAndEscaping) {
     AnalysisBuilder quiet;
     EXPECT_TRUE(
