@@ -6,7 +6,8 @@
 # in which lhsample.ko (module/lhsample.c) built a known lock hang, filtered
 # with makedumpfile -c -d 31, plus truth.json (ground truth) and serial.log.
 #
-#   SCENARIO   mmap-pileup | mixed-cycle | sem-chain   (default: all three)
+#   SCENARIO   mmap-pileup | mixed-cycle | sem-chain | table-cycle | frozen-fs
+#              (default: all)
 #
 # Run as root on Debian 12 (bookworm). Installs missing tools with apt-get,
 # downloads the kernel packages with apt-get download, builds everything
@@ -20,8 +21,10 @@
 #                     wait-list walk assumes 6.1 generic locking)
 #   LHS_MEM           guest RAM in MiB (default 96; the kernel needs >= ~88)
 #   LHS_SMP           guest vCPUs (default 2)
-#   LHS_NREADERS      mmap-pileup: `cat /proc/PID/cmdline` readers (default 4)
-#   LHS_NPS           mmap-pileup: busybox `ps` readers (default 1)
+#   LHS_NREADERS      mmap-pileup, frozen-fs: `cat /proc/PID/cmdline` readers (default 4)
+#   LHS_NPS           mmap-pileup, frozen-fs: busybox `ps` readers (default 1)
+#   LHS_FS_MB         frozen-fs: size of the ext4 ram disk in MiB (default 8;
+#                     the guest gets 128 MiB unless LHS_MEM is set)
 #   LHS_BOOT_TIMEOUT  seconds until the guest must be ready (default 300)
 #   LHS_MAX_DUMP      max bytes of one vmcore (default 20000000)
 #   LHS_KEEP_ELF      1: keep the raw QEMU ELF dump in LHS_WORK/run/<scenario>
@@ -40,9 +43,10 @@ MEM=${LHS_MEM:-96}
 SMP=${LHS_SMP:-2}
 NREADERS=${LHS_NREADERS:-4}
 NPS=${LHS_NPS:-1}
+FS_MB=${LHS_FS_MB:-8}
 BOOT_TIMEOUT=${LHS_BOOT_TIMEOUT:-300}
 MAX_DUMP=${LHS_MAX_DUMP:-20000000}
-ALL_SCENARIOS="mmap-pileup mixed-cycle sem-chain"
+ALL_SCENARIOS="mmap-pileup mixed-cycle sem-chain table-cycle frozen-fs"
 CMDLINE="console=ttyS0 quiet panic=-1 log_buf_len=1M${LHS_APPEND:+ $LHS_APPEND}"
 PY=/usr/bin/python3
 T_START=$(date +%s)
@@ -81,6 +85,7 @@ need "command -v gzip" gzip
 need "test -x $PY" python3
 need "command -v dpkg-deb" dpkg
 need "command -v timeout" coreutils
+need "command -v mkfs.ext4" e2fsprogs
 if [ -n "$need_pkgs" ]; then
 	[ "${LHS_NO_APT:-0}" != 1 ] || die "missing packages:$need_pkgs (LHS_NO_APT=1)"
 	say "installing:$need_pkgs"
@@ -160,6 +165,20 @@ timeout 600 make -C "$KHDR" M="$B/module" KCFLAGS="$KCF" modules >"$B/build.log"
 grep -E 'warning:' "$B/build.log" >&2 || true
 timeout 120 gcc -static -O2 -Wall -Werror -pthread -o "$B/mapuser" "$HERE/guest/mapuser.c" ||
 	die "mapuser build failed"
+timeout 120 gcc -static -O2 -Wall -Werror -pthread -o "$B/fzuser" "$HERE/guest/fzuser.c" ||
+	die "fzuser build failed"
+# frozen-fs: the ext4 stack and the ram disk, decompressed
+mkdir -p "$B/mod"
+for m in crc16 mbcache jbd2 crc32c_generic ext4 brd; do
+	f=$(find "$KROOT/lib/modules/$KREL" -name "$m.ko*" | sed -n 1p)
+	[ -n "$f" ] || die "$m.ko not found in $IMG_DEB"
+	case $f in
+	*.ko) cp "$f" "$B/mod/$m.ko" ;;
+	*.ko.xz) xz -dc "$f" > "$B/mod/$m.ko" ;;
+	*.ko.zst) zstd -qdc "$f" > "$B/mod/$m.ko" ;;
+	*.ko.gz) gzip -dc "$f" > "$B/mod/$m.ko" ;;
+	esac
+done
 case $FWCFG in
 *.ko) cp "$FWCFG" "$B/qemu_fw_cfg.ko" ;;
 *.ko.xz) xz -dc "$FWCFG" > "$B/qemu_fw_cfg.ko" ;;
@@ -191,8 +210,17 @@ run_scenario() {
 	chmod 755 "$IR/init"
 	cp "$B/module/lhsample.ko" "$B/qemu_fw_cfg.ko" "$IR/"
 	[ "$scen" != mmap-pileup ] || cp "$B/mapuser" "$IR/mapuser"
+	local mem=$MEM
+	if [ "$scen" = frozen-fs ]; then
+		cp "$B/fzuser" "$IR/fzuser"
+		cp -r "$B/mod" "$IR/mod"
+		# an ext4 image made on the host (journal included), copied to /dev/ram0 in the guest
+		timeout 60 mkfs.ext4 -q -F -L lhsfs -E root_owner=0:0 "$IR/fs.img" "${FS_MB}M" ||
+			die "mkfs.ext4 failed"
+		[ -n "${LHS_MEM:-}" ] || mem=128	# ext4 + an 8 MiB ram disk need more than 96
+	fi
 	mknod -m 600 "$IR/dev/console" c 5 1
-	printf 'SCENARIO=%s\nNREADERS=%s\nNPS=%s\nWAIT_D_S=60\n' "$scen" "$NREADERS" "$NPS" > "$IR/lhs.conf"
+	printf 'SCENARIO=%s\nNREADERS=%s\nNPS=%s\nWAIT_D_S=60\nFS_MB=%s\n' "$scen" "$NREADERS" "$NPS" "$FS_MB" > "$IR/lhs.conf"
 	(cd "$IR" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) > "$R/initrd.gz"
 
 	out=$R/out
@@ -200,7 +228,7 @@ run_scenario() {
 	t1=$(date +%s)
 	timeout $((BOOT_TIMEOUT + 120)) $PY "$HERE/tools/guestdump.py" run --kernel "$VMLINUZ" \
 		--initrd "$R/initrd.gz" --serial "$out/serial.log" --elf "$elf" \
-		--mem "$MEM" --smp "$SMP" --timeout "$BOOT_TIMEOUT" --append "$CMDLINE" ||
+		--mem "$mem" --smp "$SMP" --timeout "$BOOT_TIMEOUT" --append "$CMDLINE" ||
 		{ tail -n 30 "$out/serial.log" >&2 || true; echo >&2; die "$scen: guest did not get ready / dump failed (log: $out/serial.log)"; }
 	t2=$(date +%s)
 	$PY "$HERE/tools/guestdump.py" elf-fix "$elf" || die "$scen: elf-fix"
@@ -224,7 +252,7 @@ run_scenario() {
 	[ -n "$bid" ] || die "$scen: no BUILD-ID in the dump's VMCOREINFO"
 
 	$PY "$HERE/tools/serial2truth.py" --serial "$out/serial.log" --scenario "$scen" --outdir "$out" \
-		--mem "$MEM" --smp "$SMP" --cmdline "$CMDLINE" \
+		--mem "$mem" --smp "$SMP" --cmdline "$CMDLINE" \
 		--dbg-package "${IMG_PKG%-unsigned}-dbg_${KVER}_amd64.deb" --module-ko "$B/module/lhsample.ko" \
 		--file "vmcore.mkd-d31-zlib=makedumpfile -c -d 31 of the QEMU dump-guest-memory ELF: kdump-compressed (diskdump), zlib, zero/cache/user/free pages excluded; VMCOREINFO included" \
 		--file "serial.log=guest serial console (kernel log + init output); truth.json is parsed from it" \
@@ -258,8 +286,10 @@ EOF
 	else
 		say "$scen: drgn check skipped (needs python3-drgn and LHS_VMLINUX)"
 	fi
-	# publish
-	cp "$B/module/lhsample.ko" "$OUTROOT/lhsample.ko"
+	# publish: the module of every dump is in its own directory; the shared top-level copy is
+	# the one of mmap-pileup, mixed-cycle and sem-chain (same source, older build for those)
+	cp "$B/module/lhsample.ko" "$out/lhsample.ko"
+	case $scen in mmap-pileup | mixed-cycle | sem-chain) cp "$B/module/lhsample.ko" "$OUTROOT/lhsample.ko" ;; esac
 	rm -rf "$OUTROOT/$scen.new"
 	mv "$out" "$OUTROOT/$scen.new"
 	rm -rf "$OUTROOT/$scen"

@@ -54,6 +54,12 @@
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <linux/string.h>
+#include <linux/slab.h>
+#include <linux/percpu-rwsem.h>
+#include <linux/wait.h>
+#include <linux/namei.h>
+#include <linux/mount.h>
+#include <linux/pid.h>
 
 #ifdef CONFIG_PREEMPT_RT
 #error "lhsample walks the non-RT mutex/rwsem wait lists; PREEMPT_RT is not supported"
@@ -61,15 +67,16 @@
 
 static char *scenario = "mixed-cycle";
 module_param(scenario, charp, 0444);
-MODULE_PARM_DESC(scenario, "mmap-pileup | mixed-cycle | sem-chain");
+MODULE_PARM_DESC(scenario, "mmap-pileup | mixed-cycle | sem-chain | table-cycle | frozen-fs");
 
 static int setup_timeout_ms = 20000;
 module_param(setup_timeout_ms, int, 0444);
 MODULE_PARM_DESC(setup_timeout_ms, "max time to wait for each setup step");
 
-enum lhs_kind { K_MUTEX, K_RWSEM, K_SEM };
+enum lhs_kind { K_MUTEX, K_RWSEM, K_SEM, K_PCPU };
 enum lhs_mode { M_EXCL, M_READ, M_WRITE };
-static const char *const kind_str[] = { "mutex", "rwsem", "semaphore" };
+static const char *const kind_str[] = { "mutex", "rwsem", "semaphore",
+					 "percpu_rwsem" };
 static const char *const mode_str[] = { "excl", "read", "write" };
 
 struct lhs_lock {
@@ -78,7 +85,7 @@ struct lhs_lock {
 	void *obj;
 };
 
-#define LHS_MAXLOCKS 4
+#define LHS_MAXLOCKS 8
 static struct lhs_lock reg[LHS_MAXLOCKS];
 static int nreg;
 static DEFINE_SPINLOCK(reg_lock);
@@ -133,6 +140,9 @@ static void lock_and_log(const struct lhs_lock *l, enum lhs_mode m)
 	case K_SEM:
 		down(l->obj);
 		break;
+	case K_PCPU:
+		percpu_down_read(l->obj);
+		break;
 	}
 	say_task("GOT", l, m);
 }
@@ -183,6 +193,41 @@ static int walk_list(const struct lhs_lock *l, struct list_head *head)
 	return n;
 }
 
+/*
+ * percpu_rw_semaphore (5.8+): waiters are wait_queue_entry records on the
+ * waiters' stacks in sem->waiters; private = task, WQ_FLAG_CUSTOM marks a
+ * reader (kernel/locking/percpu-rwsem.c: percpu_rwsem_wait()).
+ */
+static struct super_block *frozen_sb;
+
+static int report_pcpu(const struct lhs_lock *l)
+{
+	struct percpu_rw_semaphore *ps = l->obj;
+	struct wait_queue_entry *we;
+	unsigned long flags;
+	unsigned int sum = 0;
+	int cpu, n = 0;
+
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr(ps->read_count, cpu);
+	spin_lock_irqsave(&ps->waiters.lock, flags);
+	pr_info("lhs: RAW lock=%s block=%d read_count=%u writer=0x%px frozen=%d\n",
+		l->name, atomic_read(&ps->block), sum,
+		rcu_access_pointer(ps->writer.task),
+		frozen_sb ? frozen_sb->s_writers.frozen : -1);
+	list_for_each_entry(we, &ps->waiters.head, entry) {
+		struct task_struct *t = we->private;
+
+		pr_info("lhs: QUEUE lock=%s pos=%d pid=%d tgid=%d comm=%s task=0x%px mode=%s wq_flags=0x%x\n",
+			l->name, n, t->pid, t->tgid, t->comm, t,
+			(we->flags & WQ_FLAG_CUSTOM) ? "read" : "write",
+			we->flags);
+		n++;
+	}
+	spin_unlock_irqrestore(&ps->waiters.lock, flags);
+	return n;
+}
+
 static void report_lock(const struct lhs_lock *l)
 {
 	unsigned long flags;
@@ -219,6 +264,9 @@ static void report_lock(const struct lhs_lock *l)
 		raw_spin_unlock_irqrestore(&s->lock, flags);
 		break;
 	}
+	case K_PCPU:
+		n = report_pcpu(l);
+		break;
 	}
 	pr_info("lhs: QUEUE-END lock=%s waiters=%d\n", l->name, n);
 }
@@ -240,6 +288,16 @@ static int queued(const struct lhs_lock *l)
 		wl = &((struct rw_semaphore *)l->obj)->wait_lock;
 		head = &((struct rw_semaphore *)l->obj)->wait_list;
 		break;
+	case K_PCPU: {
+		struct percpu_rw_semaphore *ps = l->obj;
+		struct wait_queue_entry *we;
+
+		spin_lock_irqsave(&ps->waiters.lock, flags);
+		list_for_each_entry(we, &ps->waiters.head, entry)
+			n++;
+		spin_unlock_irqrestore(&ps->waiters.lock, flags);
+		return n;
+	}
 	default:
 		wl = &((struct semaphore *)l->obj)->lock;
 		head = &((struct semaphore *)l->obj)->wait_list;
@@ -427,6 +485,233 @@ static int setup_sem_chain(void)
 }
 
 /* ------------------------------------------------------------------ */
+/*
+ * table-cycle: every actor runs the same interpreter over a kmalloc'd
+ * program whose operands index a kmalloc'd table of locks, so no code
+ * loads a lock's address as a constant. The rwsem is embedded in a
+ * kmalloc'd object. Cycle: tc_alpha holds node_rwsem (read) and waits
+ * tc_mutex; tc_beta holds tc_mutex and waits tc_sem; tc_gamma holds
+ * tc_sem and waits node_rwsem (write). tc_reader also holds node_rwsem
+ * for read and sleeps (D); tc_delta is a reader queued behind tc_gamma.
+ */
+enum tc_opcode { OP_LOCK, OP_HELD, OP_WAIT_GO, OP_SLEEP, OP_END };
+
+struct tc_insn {
+	u8 op;
+	u8 idx;				/* table index (OP_LOCK) */
+	u8 mode;			/* enum lhs_mode (OP_LOCK) */
+};
+
+struct tc_prog {
+	struct lhs_lock *table;		/* kmalloc'd */
+	struct actor *self;
+	struct tc_insn code[6];
+};
+
+struct tc_node {			/* kmalloc'd object embedding the rwsem */
+	u64 id;
+	struct list_head link;
+	struct rw_semaphore lock;
+	char label[16];
+};
+
+static struct tc_node *tc_node;
+static struct mutex *tc_mutex;
+static struct semaphore *tc_sem;
+static struct lhs_lock *tc_table;
+static DECLARE_COMPLETION(tc_go);
+static struct actor a_tc[5];
+
+/* Sleep (D) without I/O, as a holder that just never gets to unlock. */
+static noinline void sleep_forever(const char *where)
+{
+	pr_info("lhs: STUCK pid=%d tgid=%d comm=%s task=0x%px how=schedule_timeout where=%s\n",
+		current->pid, current->tgid, current->comm, current, where);
+	for (;;)
+		schedule_timeout_uninterruptible(MAX_SCHEDULE_TIMEOUT);
+}
+
+static noinline int tc_interp(void *arg)
+{
+	struct tc_prog *p = arg;
+	int pc;
+
+	for (pc = 0; pc < ARRAY_SIZE(p->code); pc++) {
+		const struct tc_insn *in = &p->code[pc];
+
+		switch (in->op) {
+		case OP_LOCK:
+			lock_and_log(&p->table[in->idx], in->mode);
+			break;
+		case OP_HELD:
+			complete(&p->self->holding);
+			break;
+		case OP_WAIT_GO:
+			wait_for_completion(&tc_go);
+			break;
+		case OP_SLEEP:
+			sleep_forever("tc_interp");
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int tc_start(struct actor *a, const char *comm,
+		    const struct tc_insn *code, int ncode)
+{
+	struct tc_prog *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+	if (!p)
+		return -ENOMEM;
+	p->table = tc_table;
+	p->self = a;
+	memcpy(p->code, code, ncode * sizeof(*code));
+	if (ncode < ARRAY_SIZE(p->code))
+		p->code[ncode].op = OP_END;
+	a->comm = comm;
+	a->fn = tc_interp;
+	init_completion(&a->holding);
+	a->task = kthread_run(tc_interp, p, "%s", comm);
+	if (IS_ERR(a->task)) {
+		pr_err("lhs: SETUP-FAILED why=kthread_run_%s_%ld\n", comm,
+		       PTR_ERR(a->task));
+		return PTR_ERR(a->task);
+	}
+	return 0;
+}
+
+enum { TC_RW, TC_MX, TC_SEM, TC_N };
+
+static int setup_table_cycle(void)
+{
+	static const struct tc_insn alpha[] = {
+		{ OP_LOCK, TC_RW, M_READ }, { OP_HELD }, { OP_WAIT_GO },
+		{ OP_LOCK, TC_MX, M_EXCL } };
+	static const struct tc_insn beta[] = {
+		{ OP_LOCK, TC_MX, M_EXCL }, { OP_HELD }, { OP_WAIT_GO },
+		{ OP_LOCK, TC_SEM, M_EXCL } };
+	static const struct tc_insn gamma[] = {
+		{ OP_LOCK, TC_SEM, M_EXCL }, { OP_HELD }, { OP_WAIT_GO },
+		{ OP_LOCK, TC_RW, M_WRITE } };
+	static const struct tc_insn reader[] = {
+		{ OP_LOCK, TC_RW, M_READ }, { OP_HELD }, { OP_SLEEP } };
+	static const struct tc_insn delta[] = { { OP_LOCK, TC_RW, M_READ } };
+	int ret, i;
+
+	tc_node = kzalloc(sizeof(*tc_node), GFP_KERNEL);
+	tc_mutex = kzalloc(sizeof(*tc_mutex), GFP_KERNEL);
+	tc_sem = kzalloc(sizeof(*tc_sem), GFP_KERNEL);
+	tc_table = kcalloc(TC_N, sizeof(*tc_table), GFP_KERNEL);
+	if (!tc_node || !tc_mutex || !tc_sem || !tc_table) {
+		pr_err("lhs: SETUP-FAILED why=kmalloc\n");
+		return -ENOMEM;
+	}
+	tc_node->id = 42;
+	INIT_LIST_HEAD(&tc_node->link);
+	strscpy(tc_node->label, "node42", sizeof(tc_node->label));
+	init_rwsem(&tc_node->lock);
+	mutex_init(tc_mutex);
+	sema_init(tc_sem, 1);
+	tc_table[TC_RW] = (struct lhs_lock){ "node_rwsem", K_RWSEM, &tc_node->lock };
+	tc_table[TC_MX] = (struct lhs_lock){ "tc_mutex", K_MUTEX, tc_mutex };
+	tc_table[TC_SEM] = (struct lhs_lock){ "tc_sem", K_SEM, tc_sem };
+	for (i = 0; i < TC_N; i++)
+		if (!register_lock(tc_table[i].name, tc_table[i].kind,
+				   tc_table[i].obj))
+			return -ENOSPC;
+	pr_info("lhs: OBJECT name=tc_node addr=0x%px size=%zu lock_offset=%zu table=0x%px\n",
+		tc_node, sizeof(*tc_node),
+		offsetof(struct tc_node, lock), tc_table);
+
+	ret = tc_start(&a_tc[0], "tc_alpha", alpha, ARRAY_SIZE(alpha));
+	if (!ret)
+		ret = wait_holding(&a_tc[0]);
+	if (!ret)
+		ret = tc_start(&a_tc[1], "tc_reader", reader, ARRAY_SIZE(reader));
+	if (!ret)
+		ret = wait_holding(&a_tc[1]);
+	if (!ret)
+		ret = tc_start(&a_tc[2], "tc_beta", beta, ARRAY_SIZE(beta));
+	if (!ret)
+		ret = wait_holding(&a_tc[2]);
+	if (!ret)
+		ret = tc_start(&a_tc[3], "tc_gamma", gamma, ARRAY_SIZE(gamma));
+	if (!ret)
+		ret = wait_holding(&a_tc[3]);
+	if (ret)
+		return ret;
+	complete_all(&tc_go);
+	ret = wait_queued(&tc_table[TC_MX], 1);
+	if (!ret)
+		ret = wait_queued(&tc_table[TC_SEM], 1);
+	if (!ret)
+		ret = wait_queued(&tc_table[TC_RW], 1);
+	if (!ret)
+		ret = tc_start(&a_tc[4], "tc_delta", delta, ARRAY_SIZE(delta));
+	if (!ret)
+		ret = wait_queued(&tc_table[TC_RW], 2);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * frozen-fs: the guest freezes a filesystem and lets tasks pile up on it;
+ * "sb PATH" registers the three sb_writers levels of PATH's superblock,
+ * "mm PID" the mmap_lock of process PID (both before "report").
+ */
+/* named like the freeze levels they stop (enum sb_freeze_state, 1-based) */
+static const char *const sb_level_name[] = {
+	"SB_FREEZE_WRITE", "SB_FREEZE_PAGEFAULT", "SB_FREEZE_FS" };
+
+static int cmd_sb(const char *path)
+{
+	struct path p;
+	struct super_block *sb;
+	int i, ret;
+
+	ret = kern_path(path, LOOKUP_FOLLOW, &p);
+	if (ret) {
+		pr_err("lhs: SETUP-FAILED why=kern_path_%d\n", ret);
+		return ret;
+	}
+	sb = p.mnt->mnt_sb;
+	frozen_sb = sb;			/* stays: the fs stays mounted */
+	pr_info("lhs: SB sb=0x%px s_id=%s fstype=%s mnt=%s frozen=%d s_writers=0x%px dev=%u:%u\n",
+		sb, sb->s_id, sb->s_type->name, path, sb->s_writers.frozen,
+		&sb->s_writers, MAJOR(sb->s_dev), MINOR(sb->s_dev));
+	path_put(&p);
+	for (i = 0; i < SB_FREEZE_LEVELS && i < ARRAY_SIZE(sb_level_name); i++)
+		if (!register_lock(sb_level_name[i], K_PCPU,
+				   &sb->s_writers.rw_sem[i]))
+			return -ENOSPC;
+	return 0;
+}
+
+static int cmd_mm(const char *arg)
+{
+	struct task_struct *t;
+	struct mm_struct *mm;
+	int nr;
+
+	if (kstrtoint(arg, 10, &nr))
+		return -EINVAL;
+	t = get_pid_task(find_vpid(nr), PIDTYPE_PID);
+	if (!t)
+		return -ESRCH;
+	mm = get_task_mm(t);	/* reference kept: the lock must stay */
+	put_task_struct(t);
+	if (!mm)
+		return -EINVAL;
+	pr_info("lhs: MM pid=%d mm=0x%px mmap_lock=0x%px\n", nr, mm,
+		&mm->mmap_lock);
+	return register_lock("mmap_lock", K_RWSEM, &mm->mmap_lock) ? 0 :
+								     -ENOSPC;
+}
+
+/* ------------------------------------------------------------------ */
 /* /dev/lhsample: mmap target with a never-ending fault; "report" cmd.  */
 
 static struct mm_struct *stuck_mm;
@@ -474,11 +759,17 @@ static int slowdev_mmap(struct file *f, struct vm_area_struct *vma)
 static ssize_t slowdev_write(struct file *f, const char __user *buf,
 			     size_t len, loff_t *off)
 {
-	char cmd[16] = "";
-	int i;
+	char cmd[64] = "";
+	int i, ret;
 
 	if (copy_from_user(cmd, buf, min(len, sizeof(cmd) - 1)))
 		return -EFAULT;
+	strim(cmd);
+	if (!strncmp(cmd, "sb ", 3) || !strncmp(cmd, "mm ", 3)) {
+		ret = cmd[0] == 's' ? cmd_sb(strim(cmd + 3)) :
+				      cmd_mm(strim(cmd + 3));
+		return ret ? ret : len;
+	}
 	if (strncmp(cmd, "report", 6))
 		return -EINVAL;
 	pr_info("lhs: REPORT-BEGIN scenario=%s locks=%d\n", scenario, nreg);
@@ -515,7 +806,10 @@ static int __init lhs_init(void)
 		ret = setup_mixed_cycle();
 	else if (!strcmp(scenario, "sem-chain"))
 		ret = setup_sem_chain();
-	else if (!strcmp(scenario, "mmap-pileup"))
+	else if (!strcmp(scenario, "table-cycle"))
+		ret = setup_table_cycle();
+	else if (!strcmp(scenario, "mmap-pileup") ||
+		 !strcmp(scenario, "frozen-fs"))
 		ret = 0;	/* the guest's userspace drives it */
 	else {
 		pr_err("lhs: SETUP-FAILED why=unknown_scenario\n");
