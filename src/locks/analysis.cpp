@@ -19,12 +19,14 @@
 #include <fmt/format.h>
 
 #include "kernel/list_walk.h"
+#include "kernel/percpu.h"
 #include "kernel/stack_search.h"
 #include "locks/code_evidence.h"
 #include "locks/holder_inference.h"
 #include "locks/lock_decoder.h"
 #include "locks/lock_naming.h"
 #include "locks/resolved_model.h"
+#include "locks/superblock_naming.h"
 #include "locks/task_frames.h"
 
 namespace lockhound::locks {
@@ -66,7 +68,9 @@ struct Investigation {
           set(s),
           ctx{kernel.memory(), [&kernel](std::uint64_t a) { return kernel.task_by_address(a); }},
           stacks(kernel, kernel::StackScope::kLive),
-          frames(kernel) {}
+          frames(kernel) {
+        ctx.cpu_offsets = kernel::percpu_offsets(kernel);
+    }
 
     const ResolvedModel* slowpath_model(const kernel::Task& t) {
         for (const auto& m : models)
@@ -127,7 +131,8 @@ struct Investigation {
                 }
                 for (const auto& m : models)
                     if (m.link_off == link && m.task_off == task &&
-                        m.model->waiters.layout != WaitListLayout::kRbtree)
+                        m.model->waiters.layout != WaitListLayout::kRbtree &&
+                        (!m.model->require_slowpath || frames.find(t, m.model->slowpath)))
                         cands.push_back({entry, &m});
             }
         }
@@ -142,7 +147,8 @@ struct Investigation {
             std::vector<std::pair<std::uint64_t, const ResolvedModel*>> found;
             for (const auto& m : models) {
                 if (m.link_off != c.model->link_off || m.task_off != c.model->task_off ||
-                    m.model->waiters.layout != WaitListLayout::kListHead)
+                    m.model->waiters.layout != WaitListLayout::kListHead ||
+                    (m.model->require_slowpath && !frames.find(t, m.model->slowpath)))
                     continue;
                 for (std::size_t i = first; i < s->words.size(); ++i) {
                     std::uint64_t x = s->words[i];
@@ -213,6 +219,25 @@ bool wait_list_well_formed(kernel::Kernel& k, const ResolvedModel& m, std::uint6
     return back && fwd && *back == head && *fwd == head;
 }
 
+// sb_writers of a superblock; a frozen one held by no task is a state, not a holder.
+bool name_percpu_instance(kernel::Kernel& k, LockState& ls, std::uint64_t lock_size) {
+    auto sb = name_sb_writers(k, ls.address, lock_size);
+    if (!sb) return false;
+    ls.name = sb->name;
+    ls.name_evidence = sb->evidence;
+    if (!ls.held_by_state || !sb->frozen_complete) return true;
+    std::string where = fmt::format("{} on {}", sb->fstype, sb->device);
+    if (!sb->mount_point.empty()) where += fmt::format(", mounted on {}", sb->mount_point);
+    ls.instance = LockState::Instance{"frozen_filesystem",
+                                      where,
+                                      sb->frozen_name,
+                                      sb->mount_point.empty()
+                                          ? "fsfreeze --unfreeze MOUNTPOINT (FITHAW)"
+                                          : fmt::format("fsfreeze --unfreeze {}", sb->mount_point),
+                                      sb->superblock};
+    return true;
+}
+
 }  // namespace
 
 LockAnalysis analyze_locks(kernel::Kernel& k, const AnalysisOptions& options) {
@@ -243,6 +268,9 @@ LockAnalysis analyze_locks(kernel::Kernel& k, const AnalysisOptions& options) {
     for (auto& [addr, ls] : inv.locks) {
         const ResolvedModel* m = find_model(inv.models, ls.kind);
         if (options.infer_holders && m) infer.infer(ls, *m);
+        if (ls.kind == LockKind::kPercpuRwSemaphore && m &&
+            name_percpu_instance(k, ls, m->lock_size))
+            continue;
         if (auto n = name_lock(k, addr, m ? m->lock_size : 0, *set)) {
             ls.name = n->name;
             ls.name_evidence = n->evidence;
@@ -277,6 +305,7 @@ std::optional<LockState> decode_lock_at(kernel::Kernel& k,
     if (!set) return std::nullopt;
     auto models = resolve_models(*set, k.types());
     DecodeContext ctx{k.memory(), [&k](std::uint64_t a) { return k.task_by_address(a); }};
+    ctx.cpu_offsets = kernel::percpu_offsets(k);
     std::optional<LockState> best;
     int best_score = -1;
     for (const auto& m : models) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "dump/virtual_memory.h"
 #include "kernel/task.h"
@@ -20,6 +21,8 @@ struct DecodeContext {
     // The task at a task_struct address, or nullptr when it is not one of the dump's tasks.
     std::function<const kernel::Task*(std::uint64_t)> task_at;
     std::size_t max_waiters = 1u << 20;
+    // __per_cpu_offset[cpu] of every possible CPU (per-CPU counters); empty when unknown.
+    std::vector<std::uint64_t> cpu_offsets;
 };
 
 TaskRef task_ref(const kernel::Task& t);

@@ -108,6 +108,23 @@ std::optional<std::string> module_label(kernel::Kernel& k,
     return std::nullopt;
 }
 
+// A lock outside any symbol (kmalloc'd) that a module keeps in its own registration table.
+std::optional<LockName> by_module_table(kernel::Kernel& k, std::uint64_t address) {
+    for (const kernel::Module& m : k.modules()) {
+        std::string where;
+        if (auto label = module_label(k, m, address, &where))
+            return LockName{fmt::format("{} [{}]", *label, m.name),
+                            fmt::format("not a symbol; labelled \"{}\" by module {}'s own table "
+                                        "(entry at {})",
+                                        *label,
+                                        m.name,
+                                        where),
+                            std::nullopt,
+                            std::nullopt};
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<LockName> name_lock(kernel::Kernel& k,
@@ -127,7 +144,8 @@ std::optional<LockName> name_lock(kernel::Kernel& k,
         }
         return s;
     }
-    return by_task_link(k, address, models);
+    if (auto t = by_task_link(k, address, models)) return t;
+    return by_module_table(k, address);
 }
 
 }  // namespace lockhound::locks
