@@ -14,6 +14,8 @@ import os
 import sys
 
 import drgn
+from drgn.helpers.linux.cpumask import for_each_possible_cpu
+from drgn.helpers.linux.percpu import per_cpu_ptr
 from drgn.helpers.linux.pid import find_task
 
 TASK_UNINTERRUPTIBLE = 0x2
@@ -35,7 +37,7 @@ def main():
     vmcores = [f for f in os.listdir(d) if f.startswith("vmcore")]
     prog = drgn.Program()
     prog.set_core_dump(os.path.join(d, vmcores[0]))
-    dbg = [vmlinux] + sys.argv[3:4]
+    dbg = [vmlinux] + sys.argv[3:]     # lhsample.ko and any other module .ko (ext4.ko)
     prog.load_debug_info(dbg)
     bad = []
 
@@ -57,6 +59,28 @@ def main():
             holder = find_task(prog, lk["holders"][0]["pid"])
             check(owner & ~0x7 == holder.value_(),
                   "%s owner 0x%x -> pid %d" % (lk["name"], owner, lk["holders"][0]["pid"]))
+        elif t == "percpu_rwsem":
+            # frozen sb_writers level: block=1, no writer task, no reader inside;
+            # waiters are wait_queue_entry records, WQ_FLAG_CUSTOM (0x08 on 6.1) = reader
+            obj = drgn.Object(prog, "struct percpu_rw_semaphore", address=addr)
+            nread = sum(drgn.Object(prog, "unsigned int",
+                                    address=per_cpu_ptr(obj.read_count, cpu).value_()).value_()
+                        for cpu in for_each_possible_cpu(prog))
+            check(obj.block.counter.value_() == 1 and obj.writer.task.value_() == 0 and
+                  nread & 0xffffffff == 0 and not lk["holders"],
+                  "%s block=%d writer=0x%x readers=%d" % (lk["name"], obj.block.counter.value_(),
+                                                         obj.writer.task.value_(), nread))
+            got = []
+            head = obj.waiters.head.address_of_()
+            pos = head.next
+            while pos.value_() != head.value_():
+                w = drgn.container_of(pos, "struct wait_queue_entry", "entry")
+                task = drgn.cast("struct task_struct *", w.private)
+                got.append((task.pid.value_(), "read" if w.flags.value_() & 0x08 else "write"))
+                pos = pos.next
+            want = [(w["pid"], w["mode"]) for w in lk["waiters"]]
+            check(got == want, "%s wait queue from dump %s == truth %s" % (lk["name"], got, want))
+            continue
         elif t == "rwsem":
             obj = drgn.Object(prog, "struct rw_semaphore", address=addr)
             wtype = "struct rwsem_waiter"
@@ -107,6 +131,15 @@ def main():
                 found = False
             if not found and func.replace(".cold", "") not in names:
                 missing.append(fr)
+        # drgn unwinds with DWARF CFI only: a frame of a module without debuginfo
+        # (Debian's ext4.ko is stripped) ends its trace. The frames from there on
+        # cannot be checked by drgn; lockhound's tests check them with ORC.
+        if missing and b["stack"].index(missing[0]) > 0 and \
+                all(b["stack"].index(m) >= b["stack"].index(missing[0]) for m in missing) and \
+                missing[0].endswith("]") and not missing[0].endswith("[lhsample]"):
+            print("skip  pid %d: drgn stops at %s (module without debuginfo); %d outer frames "
+                  "not checked" % (b["pid"], missing[0], len(missing)))
+            missing = []
         check(not missing, "pid %d stack (%d frames in dump) has every /proc frame%s" % (
             b["pid"], len(frames), (", missing %s" % missing) if missing else ""))
     print("%d problem(s)" % len(bad))

@@ -64,6 +64,20 @@ struct OrphanLock {
     std::size_t blocked_count = 0;  // distinct tasks transitively blocked behind it
 };
 
+// A root cause that is a state, not a task: the locks its waiters sleep on are held by no task
+// (a frozen filesystem: its sb_writers levels are write-held by the freeze).
+struct StateCause {
+    std::string kind;    // "frozen_filesystem"
+    std::string object;  // "ext4 on ram0, mounted on /mnt"
+    std::string state;   // "SB_FREEZE_COMPLETE"
+    std::string clears;  // "fsfreeze --unfreeze /mnt"
+    std::string summary;
+    std::uint64_t object_address = 0;  // the super_block
+    std::vector<std::uint64_t> locks;  // its locks that have waiters, ascending
+    std::size_t blocked_count = 0;     // distinct tasks transitively blocked behind it
+    std::vector<int> blocked_pids;     // ascending
+};
+
 // Where one waiter's waits-for edges lead.
 struct Chain {
     locks::TaskRef waiter;
@@ -75,10 +89,11 @@ struct Chain {
 };
 
 struct GraphResult {
-    std::vector<Cycle> cycles;           // by lowest member pid
-    std::vector<RootCause> root_causes;  // blocked_count descending, then pid ascending
-    std::vector<OrphanLock> orphan_locks;
-    std::vector<Chain> chains;    // one per waiting task, by pid
+    std::vector<Cycle> cycles;             // by lowest member pid
+    std::vector<RootCause> root_causes;    // blocked_count descending, then pid ascending
+    std::vector<OrphanLock> orphan_locks;  // without holder and without a state
+    std::vector<StateCause> state_causes;  // blocked_count descending
+    std::vector<Chain> chains;             // one per waiting task, by pid
     std::vector<WaitEdge> edges;  // every waits-for step, by (waiter pid, lock, holder pid)
     std::map<std::uint64_t, std::size_t> blocked_by_lock;  // lock -> tasks transitively blocked
     std::map<int, std::size_t> blocked_by_task;            // holder pid -> tasks blocked behind it

@@ -16,6 +16,19 @@ int possible_cpu_count(Kernel& kernel) {
     return from_notes > 0 ? from_notes : 1;
 }
 
+std::vector<std::uint64_t> percpu_offsets(Kernel& kernel) {
+    std::vector<std::uint64_t> out;
+    auto base = kernel.symbols().address_of("__per_cpu_offset");
+    if (!base) return out;
+    int n = possible_cpu_count(kernel);
+    for (int cpu = 0; cpu < n; ++cpu) {
+        auto off = kernel.memory().read_u64(*base + static_cast<std::uint64_t>(cpu) * 8);
+        if (!off) return {};
+        out.push_back(*off);
+    }
+    return out;
+}
+
 Result<std::uint64_t> percpu_address(Kernel& kernel, std::string_view symbol, int cpu) {
     auto base = kernel.symbols().address_of("__per_cpu_offset");
     if (!base) return fail(ErrorKind::kNotFound, "no __per_cpu_offset symbol");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
@@ -17,5 +18,7 @@ int possible_cpu_count(Kernel& kernel);
 [[nodiscard]] Result<std::uint64_t> percpu_address(Kernel& kernel,
                                                    std::string_view symbol,
                                                    int cpu);
+// __per_cpu_offset[cpu] for every possible CPU (add to a __percpu pointer); empty if unreadable.
+std::vector<std::uint64_t> percpu_offsets(Kernel& kernel);
 
 }  // namespace lockhound::kernel

@@ -19,12 +19,14 @@
 #include <fmt/format.h>
 
 #include "kernel/list_walk.h"
+#include "kernel/percpu.h"
 #include "kernel/stack_search.h"
 #include "locks/code_evidence.h"
 #include "locks/holder_inference.h"
 #include "locks/lock_decoder.h"
 #include "locks/lock_naming.h"
 #include "locks/resolved_model.h"
+#include "locks/superblock_naming.h"
 #include "locks/task_frames.h"
 
 namespace lockhound::locks {
@@ -70,6 +72,7 @@ struct Investigation {
         ctx.in_frames = [this](const kernel::Task& t, const std::vector<std::string>& names) {
             return frames.find(t, names) != nullptr;
         };
+        ctx.cpu_offsets = kernel::percpu_offsets(kernel);
     }
 
     const ResolvedModel* slowpath_model(const kernel::Task& t) {
@@ -277,7 +280,8 @@ struct Investigation {
                 }
                 for (const auto& m : models)
                     if (m.link_off == link && m.task_off == task &&
-                        m.model->waiters.layout != WaitListLayout::kRbtree)
+                        m.model->waiters.layout != WaitListLayout::kRbtree &&
+                        (!m.model->require_slowpath || frames.find(t, m.model->slowpath)))
                         cands.push_back({entry, &m});
             }
         }
@@ -293,7 +297,8 @@ struct Investigation {
             std::uint64_t own = c.entry + c.model->link_off;
             for (const auto& m : models) {
                 if (m.link_off != c.model->link_off || m.task_off != c.model->task_off ||
-                    m.model->waiters.layout == WaitListLayout::kRbtree)
+                    m.model->waiters.layout == WaitListLayout::kRbtree ||
+                    (m.model->require_slowpath && !frames.find(t, m.model->slowpath)))
                     continue;
                 auto layout = m.model->waiters.layout;
                 for (std::size_t i = first; i < s->words.size(); ++i) {
@@ -379,6 +384,32 @@ bool wait_list_well_formed(kernel::Kernel& k, const ResolvedModel& m, std::uint6
     return back && fwd && *back == head && *fwd == head;
 }
 
+// sb_writers of a superblock; a frozen one held by no task is a state, not a holder.
+bool name_percpu_instance(kernel::Kernel& k, LockState& ls, std::uint64_t lock_size) {
+    auto sb = name_sb_writers(k, ls.address, lock_size);
+    if (!sb) return false;
+    ls.name = sb->name;
+    ls.name_evidence = sb->evidence;
+    ls.object = LockObject{.kind = "super_block",
+                           .address = sb->superblock,
+                           .offset = ls.address - sb->superblock,
+                           .member = "s_writers",
+                           .path = sb->mount_point,
+                           .fstype = sb->fstype,
+                           .device = sb->device};
+    if (!ls.held_by_state || !sb->frozen_complete) return true;
+    std::string where = fmt::format("{} on {}", sb->fstype, sb->device);
+    if (!sb->mount_point.empty()) where += fmt::format(", mounted on {}", sb->mount_point);
+    ls.instance = LockState::Instance{"frozen_filesystem",
+                                      where,
+                                      sb->frozen_name,
+                                      sb->mount_point.empty()
+                                          ? "fsfreeze --unfreeze MOUNTPOINT (FITHAW)"
+                                          : fmt::format("fsfreeze --unfreeze {}", sb->mount_point),
+                                      sb->superblock};
+    return true;
+}
+
 }  // namespace
 
 LockAnalysis analyze_locks(kernel::Kernel& k, const AnalysisOptions& options) {
@@ -418,6 +449,9 @@ LockAnalysis analyze_locks(kernel::Kernel& k, const AnalysisOptions& options) {
     for (auto& [addr, ls] : inv.locks) {
         const ResolvedModel* m = find_model(inv.models, ls.kind);
         if (options.infer_holders && m) infer.infer(ls, *m);
+        if (ls.kind == LockKind::kPercpuRwSemaphore && m &&
+            name_percpu_instance(k, ls, m->lock_size))
+            continue;
         if (auto n = name_lock(k, addr, m ? m->lock_size : 0, *set)) {
             ls.name = n->name;
             ls.name_evidence = n->evidence;
@@ -459,6 +493,7 @@ std::optional<LockState> decode_lock_at(kernel::Kernel& k,
     if (!set) return std::nullopt;
     auto models = resolve_models(*set, k.types());
     DecodeContext ctx{k.memory(), [&k](std::uint64_t a) { return k.task_by_address(a); }};
+    ctx.cpu_offsets = kernel::percpu_offsets(k);
     std::optional<LockState> best;
     int best_score = -1;
     for (const auto& m : models) {

@@ -88,6 +88,37 @@ void walk_headless_ring(DecodeContext& ctx,
     } while (node != first);
 }
 
+// The per-CPU read_count of a percpu_rw_semaphore: readers inside = the sum over CPUs (one CPU's
+// counter may be negative: a reader can leave on another CPU than it entered on).
+void decode_percpu_readers(DecodeContext& ctx, std::uint64_t percpu_ptr, LockState& s) {
+    if (ctx.cpu_offsets.empty()) {
+        s.state_notes.push_back("readers inside unknown (no per-CPU offsets in the dump)");
+        return;
+    }
+    std::int64_t sum = 0;
+    std::string raw;
+    for (std::size_t cpu = 0; cpu < ctx.cpu_offsets.size(); ++cpu) {
+        auto v = ctx.mem.read_u32(percpu_ptr + ctx.cpu_offsets[cpu]);
+        if (!v) {
+            s.anomalies.push_back(fmt::format("read_count of CPU {} at {:#x} is unreadable",
+                                              cpu,
+                                              percpu_ptr + ctx.cpu_offsets[cpu]));
+            return;
+        }
+        sum += static_cast<std::int32_t>(*v);
+        if (cpu < 16)
+            raw += fmt::format("{}{}", raw.empty() ? "" : ",", static_cast<std::int32_t>(*v));
+    }
+    constexpr std::int64_t kAbsurd = 1 << 22;
+    if (sum < 0 || sum > kAbsurd) {
+        s.anomalies.push_back(fmt::format(
+            "per-CPU read_count sums to {} (per CPU: {}): not a reader count", sum, raw));
+        return;
+    }
+    s.reader_count = static_cast<std::uint64_t>(sum);
+    s.state_notes.push_back(fmt::format("{} reader(s) inside (per-CPU read_count: {})", sum, raw));
+}
+
 }  // namespace
 
 TaskRef task_ref(const kernel::Task& t) {
@@ -218,10 +249,25 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
                     if (!writer && readers) s.reader_count = readers;
                     break;
                 }
+                case CountSemantics::kPercpuReaders:
+                    decode_percpu_readers(ctx, u, s);
+                    break;
                 case CountSemantics::kNone:
                     break;
             }
         }
+    }
+    std::optional<std::uint32_t> block;
+    if (m.block_off) {
+        if (auto v = ctx.mem.read_u32(address + *m.block_off)) block = *v;
+        if (!block)
+            s.anomalies.push_back(
+                fmt::format("block word at {:#x} is unreadable", address + *m.block_off));
+        else if (*block > 1)
+            s.anomalies.push_back(fmt::format(
+                "block word at {:#x} is {:#x}, neither 0 nor 1", address + *m.block_off, *block));
+        else if (*block)
+            s.state_notes.push_back("block=1: new readers wait (write-held or being taken)");
     }
 
     if (m.owner_off) {
@@ -255,7 +301,13 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
                             fmt::format("owner word {:#x} names this task", *w));
                     break;
                 case OwnerSemantics::kPointer:
-                    if (ptr) add_holder(Mode::kExclusive, fmt::format("owner pointer {:#x}", *w));
+                    if (ptr && model.kind == LockKind::kPercpuRwSemaphore)
+                        add_holder(Mode::kWrite,
+                                   fmt::format("writer task pointer {:#x}: it has blocked new "
+                                               "readers and waits for the last ones to leave",
+                                               *w));
+                    else if (ptr)
+                        add_holder(Mode::kExclusive, fmt::format("owner pointer {:#x}", *w));
                     break;
                 case OwnerSemantics::kRwsemOwner:
                     if (ptr && !reader_owned &&
@@ -316,7 +368,11 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
             else
                 v = static_cast<std::int32_t>(ctx.mem.read_u32(entry + *m.mode_off).value_or(~0u));
             auto it = m.mode_values.find(v);
-            if (it != m.mode_values.end())
+            if (model.waiters.mode_flag)
+                mode = (static_cast<std::uint64_t>(v) & model.waiters.mode_flag)
+                           ? model.waiters.flag_set_mode
+                           : model.waiters.flag_clear_mode;
+            else if (it != m.mode_values.end())
                 mode = it->second;
             else
                 s.anomalies.push_back(
@@ -351,8 +407,16 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
         else if (!*flag_says && !s.waiters.empty())
             s.anomalies.push_back("tasks are queued but the WAITERS flag is clear");
     }
+    if (model.kind == LockKind::kPercpuRwSemaphore && block && *block == 1 && s.holders.empty() &&
+        s.anomalies.empty()) {
+        s.held_by_state =
+            "write-held by no task: blocked (block=1) with no writer task, as a filesystem freeze "
+            "leaves it (or a percpu_down_write() caller that returned holding it)";
+        if (s.reader_count && *s.reader_count > 0)
+            s.held_by_state->append(fmt::format("; {} reader(s) still inside", *s.reader_count));
+    }
     if (!s.waiters.empty() && s.holders.empty() && (!s.reader_count || *s.reader_count == 0) &&
-        model.kind != LockKind::kSemaphore) {
+        model.kind != LockKind::kSemaphore && model.kind != LockKind::kPercpuRwSemaphore) {
         if (s.owner_raw == 0 || (s.owner_raw & ~model.owner.flags_mask) == 0)
             s.anomalies.push_back(
                 "waiters but no owner recorded (released and not yet handed over, or a lost "

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "dump/virtual_memory.h"
 #include "kernel/task.h"
@@ -23,6 +24,8 @@ struct DecodeContext {
     // Whether any of the functions is on the task's stack (for a model's waiters.mode_frames);
     // empty: modes come from the record alone.
     std::function<bool(const kernel::Task&, const std::vector<std::string>&)> in_frames = {};
+    // __per_cpu_offset[cpu] of every possible CPU (per-CPU counters); empty when unknown.
+    std::vector<std::uint64_t> cpu_offsets;
 };
 
 TaskRef task_ref(const kernel::Task& t);

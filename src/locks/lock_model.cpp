@@ -69,6 +69,7 @@ LockKind parse_kind(const std::string& s) {
     if (s == "rw_semaphore") return LockKind::kRwSemaphore;
     if (s == "semaphore") return LockKind::kSemaphore;
     if (s == "rt_mutex") return LockKind::kRtMutex;
+    if (s == "percpu_rw_semaphore") return LockKind::kPercpuRwSemaphore;
     throw ParseError{fmt::format("unknown lock kind `{}`", s)};
 }
 
@@ -100,6 +101,8 @@ LockModel parse_model(const toml::table& root, const std::string& file) {
     m.struct_name = req_string(*model, "struct", "model");
     m.introduced = req_string(*model, "introduced", "model");
     m.priority = static_cast<int>((*model)["priority"].value<std::int64_t>().value_or(0));
+    m.require_slowpath = root["require_slowpath"].value<bool>().value_or(
+        (*model)["require_slowpath"].value<bool>().value_or(false));
 
     const toml::array* detect = root["detect"].as_array();
     if (!detect || detect->empty()) throw ParseError{"needs at least one [[detect]] clause"};
@@ -147,6 +150,8 @@ LockModel parse_model(const toml::table& root, const std::string& file) {
             m.count.semantics = CountSemantics::kSemaphore;
         else if (sem == "rwbase-readers")
             m.count.semantics = CountSemantics::kRwbaseReaders;
+        else if (sem == "percpu-readers")
+            m.count.semantics = CountSemantics::kPercpuReaders;
         else
             throw ParseError{fmt::format("unknown count semantics `{}`", sem)};
         m.count.width = static_cast<unsigned>((*c)["width"].value<std::int64_t>().value_or(8));
@@ -159,6 +164,7 @@ LockModel parse_model(const toml::table& root, const std::string& file) {
         m.count.reader_mask = as_u64((*c)["reader_mask"]);
         m.count.active_mask = as_u64((*c)["active_mask"]);
         m.count.waiting_bias = (*c)["waiting_bias"].value<std::int64_t>().value_or(0);
+        m.count.block_member = opt_string(*c, "block_member");
         if (m.count.semantics == CountSemantics::kRwsemV53 &&
             (!m.count.writer_locked || !m.count.reader_mask))
             throw ParseError{"rwsem-v5.3 count needs writer_locked and reader_mask"};
@@ -193,8 +199,15 @@ LockModel parse_model(const toml::table& root, const std::string& file) {
             m.waiters.modes[std::string(k.str())] = parse_mode(*s);
         }
     }
-    if (!m.waiters.mode_member.empty() && m.waiters.modes.empty())
-        throw ParseError{"waiters.mode_member needs waiters.modes"};
+    m.waiters.mode_flag = as_u64((*w)["mode_flag"]);
+    if (m.waiters.mode_flag) {
+        m.waiters.flag_set_mode =
+            parse_mode((*w)["flag_set_mode"].value<std::string>().value_or("read"));
+        m.waiters.flag_clear_mode =
+            parse_mode((*w)["flag_clear_mode"].value<std::string>().value_or("write"));
+    }
+    if (!m.waiters.mode_member.empty() && m.waiters.modes.empty() && !m.waiters.mode_flag)
+        throw ParseError{"waiters.mode_member needs waiters.modes or waiters.mode_flag"};
     m.waiters.default_mode =
         parse_mode((*w)["default_mode"].value<std::string>().value_or("exclusive"));
     m.waiters.lock_member = opt_string(*w, "lock");

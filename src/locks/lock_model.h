@@ -26,7 +26,15 @@ struct DetectClause {
 };
 
 enum class OwnerSemantics { kNone, kTaggedTask, kPointer, kRwsemOwner, kHintPointer };
-enum class CountSemantics { kNone, kRwsemV53, kRwsemBias, kMutexCount, kSemaphore, kRwbaseReaders };
+enum class CountSemantics {
+    kNone,
+    kRwsemV53,
+    kRwsemBias,
+    kMutexCount,
+    kSemaphore,
+    kRwbaseReaders,
+    kPercpuReaders
+};
 // kRingFromFirst (7.x): the lock holds a pointer to the first waiter record (NULL: none); the
 // records' links form a ring without a head node.
 enum class WaitListLayout { kListHead, kSlist, kRbtree, kRingFromFirst };
@@ -59,6 +67,7 @@ struct LockModel {
         std::uint64_t reader_mask = 0;
         std::uint64_t active_mask = 0;
         std::int64_t waiting_bias = 0;
+        std::string block_member;  // percpu-readers: nonzero = new readers blocked
     } count;
 
     struct Waiters {
@@ -69,6 +78,8 @@ struct LockModel {
         std::string task;   // member of entry pointing to the task
         std::string mode_member;
         std::map<std::string, Mode> modes;  // enumerator name -> mode
+        std::uint64_t mode_flag = 0;        // mode_member & mode_flag: flag_set_mode, else clear
+        Mode flag_set_mode = Mode::kRead, flag_clear_mode = Mode::kWrite;
         Mode default_mode = Mode::kExclusive;
         // Mode told by the waiter's frames, where the record has no mode member (PREEMPT_RT
         // rwbase: the read path or the write path); the first mode whose functions are on the
@@ -82,6 +93,9 @@ struct LockModel {
 
     std::map<Mode, std::vector<std::string>> acquire;  // functions taking the lock, by mode
     std::vector<std::string> slowpath;                 // functions a waiter sleeps in
+    // Waiter records of this shape are common (wait_queue_entry): a task counts as a waiter only
+    // when it sleeps in one of `slowpath`.
+    bool require_slowpath = false;
 };
 
 // A rule inferring holders of locks embedded in a known container (lockmodels/holders/*.toml).

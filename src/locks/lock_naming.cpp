@@ -121,6 +121,23 @@ std::optional<std::string> module_label(kernel::Kernel& k,
     return std::nullopt;
 }
 
+// A lock outside any symbol (kmalloc'd) that a module keeps in its own registration table.
+std::optional<LockName> by_module_table(kernel::Kernel& k, std::uint64_t address) {
+    for (const kernel::Module& m : k.modules()) {
+        std::string where;
+        if (auto label = module_label(k, m, address, &where))
+            return LockName{fmt::format("{} [{}]", *label, m.name),
+                            fmt::format("not a symbol; labelled \"{}\" by module {}'s own table "
+                                        "(entry at {})",
+                                        *label,
+                                        m.name,
+                                        where),
+                            std::nullopt,
+                            std::nullopt};
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<LockName> name_lock(kernel::Kernel& k,
@@ -145,6 +162,12 @@ std::optional<LockName> name_lock(kernel::Kernel& k,
     kernel::AddressIdentifier ids(k);
     ObjectNamer namer(k, ids);
     auto n = namer.name_object_at(address);
+    // A module's own registration table labels a kmalloc'd lock better than its cache does; the
+    // slab object stays its structured identity.
+    if (auto label = by_module_table(k, address)) {
+        if (n) label->object = n->object;
+        return label;
+    }
     if (!n) return std::nullopt;
     return LockName{n->name, n->evidence, n->object.address, n->object.kind, n->object};
 }

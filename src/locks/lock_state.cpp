@@ -12,6 +12,8 @@ const char* to_string(LockKind k) {
             return "semaphore";
         case LockKind::kRtMutex:
             return "rt_mutex";
+        case LockKind::kPercpuRwSemaphore:
+            return "percpu_rw_semaphore";
         case LockKind::kOther:
             return "other";
     }

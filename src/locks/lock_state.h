@@ -10,11 +10,11 @@
 
 namespace lockhound::locks {
 
-enum class LockKind { kMutex, kRwSemaphore, kSemaphore, kRtMutex, kOther };
+enum class LockKind { kMutex, kRwSemaphore, kSemaphore, kRtMutex, kPercpuRwSemaphore, kOther };
 enum class Mode { kExclusive, kRead, kWrite };
 enum class Confidence { kCertain, kLikely, kPossible };
 
-const char* to_string(LockKind k);    // "mutex", "rw_semaphore", "semaphore", "rt_mutex"
+const char* to_string(LockKind k);    // "mutex", "rw_semaphore", "semaphore", "rt_mutex", ...
 const char* to_string(Mode m);        // "exclusive", "read", "write"
 const char* to_string(Confidence c);  // "certain", "likely", "possible"
 
@@ -72,6 +72,17 @@ struct LockState {
     std::vector<Holder> holders;
     std::vector<Waiter> waiters;         // queue order
     std::vector<std::string> anomalies;  // e.g. "waiters but no owner", "list loops"
+    // Held, but by no task: a percpu_rw_semaphore blocked with no writer task (a freeze).
+    std::optional<std::string> held_by_state;
+    // What the lock is part of, when known ("sb_writers level 2 (SB_FREEZE_PAGEFAULT) of ...").
+    struct Instance {
+        std::string kind;    // "frozen_filesystem" when the lock is a frozen sb_writers level
+        std::string object;  // "ext4 on ram0, mounted on /mnt"
+        std::string state;   // "SB_FREEZE_COMPLETE"
+        std::string clears;  // "fsfreeze --unfreeze /mnt"
+        std::uint64_t superblock = 0;
+    };
+    std::optional<Instance> instance;
 };
 
 // Where the analysis found that a task waits on a lock.

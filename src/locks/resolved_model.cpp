@@ -52,6 +52,10 @@ std::optional<ResolvedModel> resolve_model(const LockModel& model,
         r.count_off = need(model.struct_name, model.count.member);
         if (!r.count_off) return std::nullopt;
     }
+    if (!model.count.block_member.empty()) {
+        r.block_off = need(model.struct_name, model.count.block_member);
+        if (!r.block_off) return std::nullopt;
+    }
     auto list = need(model.struct_name, model.waiters.list);
     auto link = need(model.waiters.entry, model.waiters.link);
     auto task = need(model.waiters.entry, model.waiters.task);
@@ -67,6 +71,7 @@ std::optional<ResolvedModel> resolve_model(const LockModel& model,
         r.mode_off = m->offset;
         r.mode_size = m->size ? m->size : 4;
         for (const auto& [name, mode] : model.waiters.modes) {
+            if (model.waiters.mode_flag) break;
             auto v = types.enumerator(name);
             if (!v) {
                 if (why_not) *why_not = fmt::format("no enumerator {}", name);

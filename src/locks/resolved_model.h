@@ -19,7 +19,7 @@ namespace lockhound::locks {
 struct ResolvedModel {
     const LockModel* model = nullptr;
     std::uint64_t lock_size = 0;
-    std::optional<std::uint64_t> owner_off, count_off;
+    std::optional<std::uint64_t> owner_off, count_off, block_off;
     std::uint64_t list_off = 0;  // wait-list head (or rb_root node pointer) inside the lock
     std::uint64_t link_off = 0;  // link member inside the waiter entry
     std::uint64_t task_off = 0;  // task pointer inside the waiter entry

@@ -65,6 +65,7 @@ Json lock_json(const Report& r, const locks::LockState& l) {
         l.count_raw ? Json(hex(static_cast<std::uint64_t>(*l.count_raw))) : Json(nullptr);
     j["state"] = strings(l.state_notes);
     j["reader_count"] = l.reader_count ? Json(*l.reader_count) : Json(nullptr);
+    j["held_by_state"] = l.held_by_state ? Json(clean(*l.held_by_state)) : Json(nullptr);
     auto blocked = r.graph.blocked_by_lock.find(l.address);
     j["blocked_tasks"] = blocked == r.graph.blocked_by_lock.end() ? 0 : blocked->second;
     Json holders = Json::array();
@@ -101,8 +102,24 @@ Json step_json(const graph::WaitEdge& e) {
                 {"confidence", locks::to_string(e.confidence)}};
 }
 
+Json state_json(const graph::StateCause& s) {
+    Json locks = Json::array();
+    for (auto a : s.locks) locks.push_back(hex(a));
+    return Json{{"kind", "state"},
+                {"state", clean(s.kind)},
+                {"object", clean(s.object)},
+                {"object_address", hex(s.object_address)},
+                {"level", clean(s.state)},
+                {"cleared_by", clean(s.clears)},
+                {"summary", clean(s.summary)},
+                {"blocked_tasks", s.blocked_count},
+                {"blocked_pids", s.blocked_pids},
+                {"locks", std::move(locks)}};
+}
+
 Json root_json(const graph::RootCause& r) {
     Json j;
+    j["kind"] = "task";
     j["pid"] = r.task.pid;
     j["tgid"] = r.task.tgid;
     j["comm"] = clean(r.task.comm);
@@ -151,6 +168,7 @@ void render_json(std::ostream& out, const Report& report) {
 
     Json roots = Json::array();
     for (const auto& r : g.root_causes) roots.push_back(root_json(r));
+    for (const auto& s : g.state_causes) roots.push_back(state_json(s));
     j["root_causes"] = std::move(roots);
 
     Json orphans = Json::array();

@@ -20,6 +20,7 @@ void write_state(std::ostream& out, const locks::LockState& l) {
     for (std::size_t i = 0; i < l.state_notes.size(); ++i)
         out << fmt::format(
             "  {:<7}{}\n", i == 0 ? "state:" : "", escape_terminal(l.state_notes[i]));
+    if (l.held_by_state) out << "  held:  " << escape_terminal(*l.held_by_state) << "\n";
     std::vector<std::string> raw;
     if (l.count_raw)
         raw.push_back(fmt::format("count {:#x}", static_cast<std::uint64_t>(*l.count_raw)));
@@ -120,7 +121,9 @@ void write_lock(std::ostream& out,
         it != report.graph.blocked_by_lock.end())
         out << fmt::format("  tasks blocked behind it: {}\n", it->second);
 
-    if (l.holders.empty()) out << "  holder: none found\n";
+    if (l.holders.empty())
+        out << (l.held_by_state ? "  holder: no task (write-held by a freeze; see held:)\n"
+                                : "  holder: none found\n");
     for (const locks::Holder& h : l.holders) {
         out << fmt::format(
             "  holder: {} ({})\n", task_with_tgid(h.task), hold_text(h.mode, h.confidence));

@@ -185,8 +185,23 @@ void write_verdict(std::ostream& out, const Report& r, const TextOptions& option
             i = j;
         }
     }
+    if (!g.state_causes.empty()) {
+        if (g.cycles.empty() && roots.empty()) {
+            std::size_t blocked = 0;
+            for (const auto& s : g.state_causes) blocked += s.blocked_count;
+            out << fmt::format("VERDICT: {} blocked behind {}\n",
+                               plural(blocked, "task"),
+                               plural(g.state_causes.size(), "state"));
+        }
+        for (const auto& s : g.state_causes) {
+            out << "  " << escape_terminal(s.summary) << "\n";
+            for (std::uint64_t a : s.locks)
+                if (const auto* l = find_lock(r.analysis, a))
+                    out << fmt::format("    {} ← {}\n", lock_text(*l), waiters_inline(l->waiters));
+        }
+    }
     if (!g.orphan_locks.empty()) {
-        if (g.cycles.empty() && roots.empty())
+        if (g.cycles.empty() && roots.empty() && g.state_causes.empty())
             out << fmt::format("VERDICT: {} waiting, holder not found\n",
                                plural(g.chains.size(), "task"));
         for (const auto& o : g.orphan_locks) {
@@ -200,7 +215,7 @@ void write_verdict(std::ostream& out, const Report& r, const TextOptions& option
     std::string undecodable;
     for (auto kind : r.analysis.undecodable_kinds())
         undecodable += fmt::format("{}{}", undecodable.empty() ? "" : ", ", locks::to_string(kind));
-    if (g.cycles.empty() && roots.empty() && g.orphan_locks.empty()) {
+    if (g.cycles.empty() && roots.empty() && g.orphan_locks.empty() && g.state_causes.empty()) {
         if (!undecodable.empty())
             out << fmt::format(
                 "VERDICT: analysis could not be done for {}: no lock model matches this kernel's "
