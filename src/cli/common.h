@@ -49,5 +49,7 @@ void add_search_command(CLI::App& app, int& exit_code);
 void add_bt_command(CLI::App& app, int& exit_code);         // bt_command.cpp (unwinder owner)
 void add_analyze_command(CLI::App& app, int& exit_code);    // analyze_command.cpp
 void add_who_holds_command(CLI::App& app, int& exit_code);  // who_holds_command.cpp
+void add_log_command(CLI::App& app, int& exit_code);        // log_command.cpp
+void add_cpus_command(CLI::App& app, int& exit_code);       // cpus_command.cpp
 
 }  // namespace lockhound::cli

@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
                      add_search_command,
                      add_bt_command,
                      add_analyze_command,
-                     add_who_holds_command})
+                     add_who_holds_command,
+                     add_log_command})
         add(app, exit_code);
     try {
         app.parse(argc, argv);
