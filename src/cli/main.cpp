@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
                      add_bt_command,
                      add_analyze_command,
                      add_who_holds_command,
-                     add_log_command})
+                     add_log_command,
+                     add_cpus_command})
         add(app, exit_code);
     try {
         app.parse(argc, argv);
