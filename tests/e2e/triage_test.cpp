@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "report/escape.h"
 #include "support/shared_dumps.h"
 
 namespace lockhound {
@@ -86,10 +87,11 @@ void expect_log_matches_console(const std::string& vmcore, const std::string& se
         std::string text = rec["text"];
         std::size_t pos = 0;
         while (true) {
-            auto nl = text.find('\n', pos);
+            // JSON text is sanitized: control bytes (newline, tab) as \xNN.
+            auto nl = text.find("\\x0a", pos);
             have.emplace(stamp, text.substr(pos, nl == std::string::npos ? nl : nl - pos));
             if (nl == std::string::npos) break;
-            pos = nl + 1;
+            pos = nl + 4;
         }
     }
     ASSERT_GT(have.size(), 100u);
