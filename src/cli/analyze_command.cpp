@@ -7,6 +7,9 @@
 
 #include "cli/common.h"
 #include "graph/build_graph.h"
+#include "graph/completeness.h"
+#include "kernel/printk_log.h"
+#include "kernel/triage.h"
 #include "locks/analysis.h"
 #include "report/dot_renderer.h"
 #include "report/escape.h"
@@ -30,6 +33,17 @@ report::Report build_report(kernel::Kernel& k) {
     r.kernel = {k.release(), k.dump().path, k.debuginfo_description()};
     r.analysis = locks::analyze_locks(k);
     r.graph = graph::build_graph(r.analysis);
+    kernel::PrintkLog log = kernel::read_printk_log(k);
+    for (const auto& w : log.warnings) k.warn(w);
+    kernel::LogReports reports = kernel::scan_log(log);
+    r.panic = kernel::read_panic(k, reports);
+    r.hung_tasks = reports.hung_tasks;
+    for (const auto& c : kernel::read_cpus(k, reports, r.panic)) {
+        report::Report::Cpu rc{c.cpu, -1, "", kernel::to_string(c.mode), c.panicked, c.hints};
+        if (c.task) rc.pid = c.task->pid, rc.comm = c.task->comm;
+        r.cpus.push_back(std::move(rc));
+    }
+    r.completeness = graph::assess_completeness(k, r.analysis, r.hung_tasks);
     // analyze_locks copies the kernel's warnings; keep any that came after.
     const auto& all = k.warnings();
     for (std::size_t i = r.analysis.warnings.size(); i < all.size(); ++i)
@@ -88,6 +102,7 @@ void add_analyze_command(CLI::App& app, int& exit_code) {
         std::cout.flush();
 
         int status = finish(k, finish_opts);
+        if (!r.completeness.complete) status = kExitPartial;
         if (!o->svg.empty()) {
             std::ostringstream dot;
             report::render_dot(dot, r);

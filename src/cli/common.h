@@ -51,5 +51,7 @@ void add_analyze_command(CLI::App& app, int& exit_code);    // analyze_command.c
 void add_who_holds_command(CLI::App& app, int& exit_code);  // who_holds_command.cpp
 void add_whatis_command(CLI::App& app, int& exit_code);     // whatis_command.cpp
 void add_files_command(CLI::App& app, int& exit_code);      // files_command.cpp
+void add_log_command(CLI::App& app, int& exit_code);        // log_command.cpp
+void add_cpus_command(CLI::App& app, int& exit_code);       // cpus_command.cpp
 
 }  // namespace lockhound::cli

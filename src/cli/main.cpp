@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
                      add_analyze_command,
                      add_who_holds_command,
                      add_whatis_command,
-                     add_files_command})
+                     add_files_command,
+                     add_log_command,
+                     add_cpus_command})
         add(app, exit_code);
     try {
         app.parse(argc, argv);

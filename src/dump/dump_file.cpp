@@ -40,6 +40,8 @@ Result<DumpFile> open_dump(std::unique_ptr<ByteSource> bytes, std::string path) 
         d.pages_excluded =
             (*dd)->valid_pages() - std::min((*dd)->valid_pages(), (*dd)->dumped_pages());
         const auto& h = (*dd)->header();
+        d.dump_level = h.dump_level;
+        d.header_version = h.header_version;
         d.format = fmt::format("kdump-compressed ({}{}), header v{}, dump level {}{}{}",
                                (*dd)->compression_summary(),
                                container,

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct DumpFile {
     std::string header_release;  // utsname.release from a diskdump header, if any
     std::uint64_t pages_in_dump = 0;
     std::uint64_t pages_excluded = 0;  // pages the dump left out (filtering), if known
+    // makedumpfile's -d level (kdump-compressed dumps) and the header version it wrote.
+    std::optional<int> dump_level;
+    int header_version = 0;
 };
 
 [[nodiscard]] Result<DumpFile> open_dump(const std::string& path);

@@ -21,6 +21,7 @@ KernelFacts read_kernel_facts(Kernel& k) {
         if (auto r = field("name.release"); !r.empty()) f.release = r;
         f.version = field("name.version");
         f.machine = field("name.machine");
+        f.nodename = field("name.nodename");
     }
     if (f.machine.empty()) f.machine = "x86_64";
     if (auto ram = k.symbols().address_of("_totalram_pages")) {
@@ -41,6 +42,17 @@ KernelFacts read_kernel_facts(Kernel& k) {
         if (off) {
             if (auto s = mem.read_u64(*tk + *off); s && *s < (1ull << 40)) f.uptime_seconds = *s;
         }
+    }
+    // avenrun[3]: fixed point with FSHIFT (11) fraction bits, unchanged since Linux 1.x.
+    if (auto av = k.symbols().address_of("avenrun")) {
+        std::array<double, 3> la{};
+        bool ok = true;
+        for (int i = 0; i < 3 && ok; ++i) {
+            auto v = mem.read_u64(*av + 8 * static_cast<std::uint64_t>(i));
+            ok = v && *v < (1ull << 40);
+            if (ok) la[static_cast<std::size_t>(i)] = static_cast<double>(*v) / 2048.0;
+        }
+        if (ok) f.load_average = la;
     }
     if (auto pc = k.symbols().address_of("panic_cpu")) {
         if (auto v = mem.read_u32(*pc); v && static_cast<std::int32_t>(*v) >= 0)

@@ -338,8 +338,38 @@ Backtrace Unwinder::run(Walk& w) const {
                 w.fail_walk(Error::fault(ErrorKind::kNotFound, w.pc, why));
                 break;
             }
-            // The frame-pointer convention: saved BP at BP, return address above it.
             const StackRegion& s = w.stacks[static_cast<std::size_t>(region)];
+            // Registers saved at an address ORC does not describe (kdump's crash_setup_regs
+            // takes the label _THIS_IP_, which has no ORC entry): resume at the first code
+            // address up the stack outside this function that ORC knows, marked as a guess.
+            if (e && idx == 0 && w.exact) {
+                bool resumed = false;
+                for (std::uint64_t a = (w.sp + 7) & ~std::uint64_t{7};
+                     a + 8 <= s.high && a < w.sp + 64 * 8;
+                     a += 8) {
+                    auto v = w.word(a);
+                    if (!v || !is_text(*v)) continue;
+                    StackFrame probe;
+                    probe.pc = *v;
+                    symbolize(probe);
+                    if (probe.function == bt.frames[idx].function) continue;
+                    const OrcEntry* pe = orc_.find(*v - 1).entry;
+                    if (!pe || pe->type == OrcType::kUndefined || pe->type == OrcType::kInvalid)
+                        continue;
+                    bt.notes.push_back(why + "; resumed at the first return address on the stack");
+                    bt.frames[idx].cfa = a;
+                    w.pc = *v;
+                    w.sp = a + 8;
+                    w.exact = false;
+                    w.full_regs.reset();
+                    w.prev_regs.reset();
+                    w.next_reliability = FrameReliability::kStackScan;
+                    resumed = true;
+                    break;
+                }
+                if (resumed) continue;
+            }
+            // The frame-pointer convention: saved BP at BP, return address above it.
             std::uint64_t fbp = w.bp;
             if ((fbp & 7) == 0 && fbp >= w.sp && s.contains(fbp, 16)) {
                 auto ra = w.word(fbp + 8);

@@ -204,6 +204,38 @@ void render_json(std::ostream& out, const Report& report) {
         models.push_back(std::move(mj));
     }
     j["lock_models"] = std::move(models);
+    if (report.panic) {
+        const auto& p = *report.panic;
+        Json pj{{"message", clean(p.message)},
+                {"cpu", p.cpu},
+                {"pid", p.pid},
+                {"comm", clean(p.comm)},
+                {"sources", strings(p.sources)}};
+        Json hung = Json::array();
+        for (const auto& h : report.hung_tasks)
+            hung.push_back(Json{{"pid", h.pid}, {"comm", clean(h.comm)}, {"seconds", h.seconds}});
+        pj["hung_task_reports"] = std::move(hung);
+        j["panic"] = std::move(pj);
+    } else {
+        j["panic"] = nullptr;
+    }
+    Json cpus = Json::array();
+    for (const auto& c : report.cpus)
+        cpus.push_back(Json{{"cpu", c.cpu},
+                            {"pid", c.pid},
+                            {"comm", clean(c.comm)},
+                            {"mode", c.mode},
+                            {"panicked", c.panicked},
+                            {"hints", strings(c.hints)}});
+    j["cpus"] = std::move(cpus);
+    const auto& cm = report.completeness;
+    Json comp{{"complete", cm.complete},
+              {"missing", strings(cm.missing)},
+              {"recovered_by", strings(cm.recovered_by)},
+              {"advice", strings(cm.advice)},
+              {"tasks_read", cm.tasks_read}};
+    if (cm.tasks_expected) comp["tasks_expected"] = *cm.tasks_expected;
+    j["completeness"] = std::move(comp);
 
     Json warnings = strings(report.analysis.warnings);
     for (const auto& w : report.warnings) warnings.push_back(clean(w));

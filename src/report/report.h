@@ -8,10 +8,13 @@
 //   report::render_text(std::cout, r);   // text_renderer.h; also json_renderer.h, dot_renderer.h
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "graph/completeness.h"
 #include "graph/graph_result.h"
+#include "kernel/triage.h"
 #include "locks/lock_state.h"
 
 namespace lockhound::report {
@@ -27,6 +30,20 @@ struct Report {
     locks::LockAnalysis analysis;
     graph::GraphResult graph;
     std::vector<std::string> warnings;  // besides analysis.warnings, e.g. unreadable dump parts
+    // Context (triage): the panic, the log's hung-task reports, what each CPU ran, and whether
+    // the dump held everything the answer rests on.
+    std::optional<kernel::PanicInfo> panic;
+    std::vector<kernel::HungTaskReport> hung_tasks;
+    struct Cpu {
+        int cpu = 0;
+        int pid = -1;
+        std::string comm;
+        std::string mode;  // idle / kernel / user / unknown
+        bool panicked = false;
+        std::vector<std::string> hints;
+    };
+    std::vector<Cpu> cpus;
+    graph::Completeness completeness;
 };
 
 }  // namespace lockhound::report

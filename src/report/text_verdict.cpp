@@ -2,6 +2,7 @@
 #include <map>
 #include <set>
 #include <span>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -164,7 +165,80 @@ void write_blocked_tree(std::ostream& out,
     if (truncated) out << indent << "…\n";
 }
 
+namespace {
+
+// "panicked: hung_task: blocked tasks (khungtaskd, CPU 1; it reported lb_abba_1[148], ...)"
+void write_panic(std::ostream& out, const Report& r) {
+    if (!r.panic) return;
+    const auto& p = *r.panic;
+    std::vector<std::string> who;
+    if (!p.comm.empty()) who.push_back(escape_terminal(p.comm));
+    if (p.cpu >= 0) who.push_back(fmt::format("CPU {}", p.cpu));
+    std::string detail = fmt::format("{}", fmt::join(who, ", "));
+    if (!r.hung_tasks.empty()) {
+        std::vector<std::string> names;
+        for (const auto& h : r.hung_tasks)
+            names.push_back(fmt::format("{}[{}]", escape_terminal(h.comm), h.pid));
+        detail +=
+            fmt::format("{}it reported {}", detail.empty() ? "" : "; ", fmt::join(names, ", "));
+    }
+    out << "panicked: " << escape_terminal(p.message);
+    if (!detail.empty()) out << " (" << detail << ")";
+    out << "\n";
+}
+
+// Hung tasks the log reports that no part of the analysis explains.
+void write_unexplained_hung(std::ostream& out, const Report& r) {
+    std::set<int> explained;
+    for (const auto& l : r.analysis.locks) {
+        for (const auto& w : l.waiters) explained.insert(w.task.pid);
+        for (const auto& h : l.holders) explained.insert(h.task.pid);
+    }
+    for (const auto& b : r.analysis.blocked_on) explained.insert(b.task.pid);
+    std::vector<std::string> names;
+    for (const auto& h : r.hung_tasks)
+        if (!explained.count(h.pid))
+            names.push_back(fmt::format("{}[{}]", escape_terminal(h.comm), h.pid));
+    if (!names.empty())
+        out << fmt::format("  reported hung by the kernel but not explained by lockhound: {}\n",
+                           fmt::join(names, ", "));
+}
+
+void write_incomplete(std::ostream& out, const Report& r) {
+    const auto& c = r.completeness;
+    out << "VERDICT: INCOMPLETE — the dump lacks parts the answer rests on:\n";
+    for (const auto& m : c.missing) out << "  missing: " << escape_terminal(m) << "\n";
+    out << fmt::format("  read: {} tasks{}",
+                       c.tasks_read,
+                       c.tasks_expected ? fmt::format(" of {}", *c.tasks_expected) : "");
+    if (!c.recovered_by.empty())
+        out << fmt::format(" (also found by: {})", fmt::join(c.recovered_by, ", "));
+    out << "\n";
+    for (const auto& a : c.advice) out << "  fix: " << escape_terminal(a) << "\n";
+    out << "  what the tasks read still show (a cycle among them is still a cycle):\n";
+}
+
+}  // namespace
+
 void write_verdict(std::ostream& out, const Report& r, const TextOptions& options) {
+    write_panic(out, r);
+    if (!r.completeness.complete) {
+        write_incomplete(out, r);
+        std::ostringstream inner;
+        write_lock_verdict(inner, r, options);
+        std::istringstream lines(inner.str());
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (line.starts_with("VERDICT: ")) line = "  " + line.substr(9);
+            out << "  " << line << "\n";
+        }
+    } else {
+        write_lock_verdict(out, r, options);
+    }
+    write_unexplained_hung(out, r);
+}
+
+void write_lock_verdict(std::ostream& out, const Report& r, const TextOptions& options) {
     const auto& g = r.graph;
     if (!g.cycles.empty()) write_cycles(out, r);
 

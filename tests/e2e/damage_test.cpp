@@ -32,6 +32,7 @@
 
 #include "dump/kernel_address_space.h"
 #include "graph/build_graph.h"
+#include "graph/completeness.h"
 #include "kernel/kernel.h"
 #include "kernel/list_walk.h"
 #include "locks/analysis.h"
@@ -263,12 +264,13 @@ std::pair<int, std::string> analyze_patched(const Target& t,
     r.kernel = {(*k)->release(), t.vmcore, (*k)->debuginfo_description()};
     r.analysis = locks::analyze_locks(**k);
     r.graph = graph::build_graph(r.analysis);
+    r.completeness = graph::assess_completeness(**k, r.analysis, {});
     const auto& all = (*k)->warnings();
     for (std::size_t i = r.analysis.warnings.size(); i < all.size(); ++i)
         r.warnings.push_back(all[i]);
     std::ostringstream out;
     report::render_json(out, r);
-    return {all.empty() ? 0 : 3, out.str()};
+    return {all.empty() && r.completeness.complete ? 0 : 3, out.str()};
 }
 
 // Facts about an undamaged dump that the damage cases aim at.
@@ -714,6 +716,10 @@ std::vector<MemoryCase> memory_cases(const Anatomy& a, unsigned which) {
         auto named = [](const json& j, int status, Gaps&) {
             EXPECT_EQ(status, 3) << "a cut process list is a partial answer";
             EXPECT_TRUE(mentions(j["warnings"], "process list")) << j["warnings"].dump(2);
+            // The verdict is INCOMPLETE, and names the task list as what is missing.
+            EXPECT_FALSE(j["completeness"]["complete"].get<bool>());
+            EXPECT_TRUE(mentions(j["completeness"]["missing"], "task list"))
+                << j["completeness"].dump(2);
         };
         if (which & kTaskListCut)
             cs.push_back({fmt::format("process list cut: NULL next after {} of {}", p / 2, p),

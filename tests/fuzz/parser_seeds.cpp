@@ -5,6 +5,7 @@
 
 #include "support/btf_builder.h"
 #include "support/kallsyms_builder.h"
+#include "support/printk_builder.h"
 
 #include <cstdio>
 #include <cstring>
@@ -234,6 +235,12 @@ int write_parser_seeds(const std::filesystem::path& out) {
     for (int f = 1; f <= 4; ++f) {
         write(out, "orc", "v" + std::to_string(f) + "-blocks", orc_seed(f, true));
         write(out, "orc", "v" + std::to_string(f) + "-computed", orc_seed(f, false));
+    }
+    for (std::uint32_t n : {3u, 40u}) {  // a short log, and one whose text ring wrapped
+        testing::PrbBuilder b(3, 8);
+        for (std::uint32_t i = 0; i < n; ++i)
+            b.add(i * 1000ull, 6, i % 2 ? 0x80000001u : 148u, "message " + std::to_string(i));
+        write(out, "printk", "ring-" + std::to_string(n), b.image(0xffff888001000000ull));
     }
     write(out, "lock_decode", "list-ring", lock_seed(false));
     write(out, "lock_decode", "rbtree", lock_seed(true));

@@ -17,7 +17,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${LH_FUZZ_BUILD:-$src/build-fuzz}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(elf_core diskdump flattened vmcoreinfo notes page_walk kallsyms btf orc lock_decode)
+    targets=(elf_core diskdump flattened vmcoreinfo notes page_walk kallsyms btf orc printk lock_decode)
 fi
 
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

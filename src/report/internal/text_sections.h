@@ -12,6 +12,8 @@ namespace lockhound::report::internal {
 
 // "VERDICT: ..." with the cycles, root causes and their blocked trees, ownerless locks.
 void write_verdict(std::ostream& out, const Report& report, const TextOptions& options);
+// The lock part of the verdict (cycles, chains, orphans), without panic or completeness lines.
+void write_lock_verdict(std::ostream& out, const Report& report, const TextOptions& options);
 // One pid's blocked tree: the locks it holds and who waits for them, recursively.
 void write_blocked_tree(std::ostream& out,
                         const Report& report,
