@@ -13,16 +13,10 @@
 #   trixie   6.12.x+deb13-{amd64,rt-amd64}
 #   sid      7.x+debN-{amd64,rt-amd64}
 #
-#   SCENARIO   mmap-pileup | mixed-cycle | sem-chain | abba | rwsem-readers |
-#              table-cycle | frozen-fs
-#              (default: the five committed ones, mmap-pileup mixed-cycle
-#              sem-chain table-cycle frozen-fs, one boot each), or several
+#   SCENARIO   mmap-pileup | mixed-cycle | sem-chain | abba | rwsem-readers
+#              (default: the committed three, one boot each), or several
 #              joined by commas to share one boot and one dump (output dir:
-#              the names joined by '+'; mmap-pileup and frozen-fs cannot share
-#              one), or `matrix` = abba, rwsem-readers, sem-chain, mixed-cycle
-#              and mmap-pileup in one boot. table-cycle and frozen-fs are made
-#              for 6.1 generic (frozen-fs loads the kernel's ext4 and brd
-#              modules: only collected when it is asked for)
+#              the names joined by '+'), or `matrix` = all five in one boot
 #
 # Run as root on Debian 12 (bookworm). Installs missing tools with apt-get,
 # downloads the kernel packages with apt-get download (other suites through a
@@ -54,10 +48,8 @@
 #   LHS_KREL          kernel release (default 6.1.0-56-amd64)
 #   LHS_MEM           guest RAM in MiB (default 96 for 6.1.0-56-amd64, else 160)
 #   LHS_SMP           guest vCPUs (default 2)
-#   LHS_NREADERS      mmap-pileup, frozen-fs: `cat /proc/PID/cmdline` readers (default 4)
-#   LHS_NPS           mmap-pileup, frozen-fs: busybox `ps` readers (default 1)
-#   LHS_FS_MB         frozen-fs: size of the ext4 ram disk in MiB (default 8;
-#                     the guest gets 128 MiB unless LHS_MEM is set)
+#   LHS_NREADERS      mmap-pileup: `cat /proc/PID/cmdline` readers (default 4)
+#   LHS_NPS           mmap-pileup: busybox `ps` readers (default 1)
 #   LHS_BOOT_TIMEOUT  seconds until the guest must be ready (default 300)
 #   LHS_MAX_DUMP      max bytes of one vmcore (default 20000000)
 #   LHS_MKD_LEVEL     makedumpfile dump level (default: 31 before 6.10, else 23)
@@ -79,10 +71,9 @@ KREL=${LHS_KREL:-6.1.0-56-amd64}
 SMP=${LHS_SMP:-2}
 NREADERS=${LHS_NREADERS:-4}
 NPS=${LHS_NPS:-1}
-FS_MB=${LHS_FS_MB:-8}
 BOOT_TIMEOUT=${LHS_BOOT_TIMEOUT:-300}
 MAX_DUMP=${LHS_MAX_DUMP:-20000000}
-ALL_SCENARIOS="mmap-pileup mixed-cycle sem-chain abba rwsem-readers table-cycle frozen-fs"
+ALL_SCENARIOS="mmap-pileup mixed-cycle sem-chain abba rwsem-readers"
 MATRIX_SET="abba,rwsem-readers,sem-chain,mixed-cycle,mmap-pileup"
 CMDLINE="console=ttyS0 quiet panic=-1 log_buf_len=1M${LHS_APPEND:+ $LHS_APPEND}"
 PY=/usr/bin/python3
@@ -91,22 +82,17 @@ T_START=$(date +%s)
 say() { echo "make-sample-dumps: $*" >&2; }
 die() { echo "make-sample-dumps: ERROR: $*" >&2; exit 1; }
 
-SCENARIOS=${*:-mmap-pileup mixed-cycle sem-chain table-cycle frozen-fs}
-WANT_FROZEN_FS=0
+SCENARIOS=${*:-mmap-pileup mixed-cycle sem-chain}
 for arg in $SCENARIOS; do
 	[ "$arg" != matrix ] || arg=$MATRIX_SET
 	for s in ${arg//,/ }; do
 		case " $ALL_SCENARIOS " in *" $s "*) ;; *) die "unknown scenario '$s' (known: $ALL_SCENARIOS, matrix)" ;; esac
 	done
-	case ",$arg," in *,frozen-fs,*)
-		WANT_FROZEN_FS=1
-		case ",$arg," in *,mmap-pileup,*) die "'$arg': mmap-pileup and frozen-fs cannot share one boot" ;; esac ;;
-	esac
 done
 [ "$(id -u)" = 0 ] || die "run as root (apt-get, mknod in the initramfs staging dir)"
 [ -r /etc/debian_version ] || die "this script expects a Debian 12 host"
 COMMAND="sample_dumps/make-sample-dumps.sh${*:+ $*}"
-for v in LHS_MEM LHS_SMP LHS_NREADERS LHS_NPS LHS_FS_MB LHS_APPEND LHS_KREL LHS_MKD_LEVEL LHS_KCC; do
+for v in LHS_MEM LHS_SMP LHS_NREADERS LHS_NPS LHS_APPEND LHS_KREL LHS_MKD_LEVEL LHS_KCC; do
 	[ -z "${!v:-}" ] || COMMAND="$v='${!v}' $COMMAND"
 done
 # kernel version X.Y as a number (6.12 -> 612) for the few version-dependent steps
@@ -141,7 +127,6 @@ need "command -v zstd" zstd
 need "test -x $PY" python3
 need "command -v dpkg-deb" dpkg
 need "command -v timeout" coreutils
-need "command -v mkfs.ext4" e2fsprogs
 if [ -n "$need_pkgs" ]; then
 	[ "${LHS_NO_APT:-0}" != 1 ] || die "missing packages:$need_pkgs (LHS_NO_APT=1)"
 	say "installing:$need_pkgs"
@@ -337,30 +322,6 @@ timeout 600 make -C "$KHDR" M="$B/module" KCFLAGS="$KCF" "${MAKEARGS[@]}" module
 grep -E 'warning:' "$B/build.log" >&2 || true
 timeout 120 gcc -static -O2 -Wall -Werror -pthread -o "$B/mapuser" "$HERE/guest/mapuser.c" ||
 	die "mapuser build failed"
-timeout 120 gcc -static -O2 -Wall -Werror -pthread -o "$B/fzuser" "$HERE/guest/fzuser.c" ||
-	die "fzuser build failed"
-# frozen-fs: the ext4 stack and the ram disk, decompressed (a module that is
-# built into the kernel is left out; the guest loads the ones in /mod)
-mkdir -p "$B/mod"
-if [ "$WANT_FROZEN_FS" = 1 ]; then
-	for m in crc16 mbcache jbd2 crc32c_generic ext4 brd; do
-		f=$(find "$KROOT/lib/modules/$KREL" "$KROOT/usr/lib/modules/$KREL" -name "$m.ko*" 2>/dev/null | sed -n 1p || true)
-		if [ -z "$f" ]; then
-			# built in (brd must be a module: the guest passes it rd_nr/rd_size), or
-			# a checksum helper that this kernel's ext4 does not load as a module (7.x)
-			case $m in crc16 | crc32c_generic) continue ;; esac
-			[ "$m" != brd ] && grep -qsE "(^|/)$m\.ko\$" "$KROOT/lib/modules/$KREL/modules.builtin" \
-				"$KROOT/usr/lib/modules/$KREL/modules.builtin" && continue
-			die "frozen-fs: $m.ko not found in $IMG_DEBS"
-		fi
-		case $f in
-		*.ko) cp "$f" "$B/mod/$m.ko" ;;
-		*.ko.xz) xz -dc "$f" > "$B/mod/$m.ko" ;;
-		*.ko.zst) zstd -qdc "$f" > "$B/mod/$m.ko" ;;
-		*.ko.gz) gzip -dc "$f" > "$B/mod/$m.ko" ;;
-		esac
-	done
-fi
 case $FWCFG in
 *.ko) cp "$FWCFG" "$B/qemu_fw_cfg.ko" ;;
 *.ko.xz) xz -dc "$FWCFG" > "$B/qemu_fw_cfg.ko" ;;
@@ -397,18 +358,8 @@ run_scenario() {
 	chmod 755 "$IR/init"
 	cp "$B/module/lhsample.ko" "$B/qemu_fw_cfg.ko" "$IR/"
 	case ",$scen," in *,mmap-pileup,*) cp "$B/mapuser" "$IR/mapuser" ;; esac
-	local mem=$MEM
-	case ",$scen," in *,frozen-fs,*)
-		cp "$B/fzuser" "$IR/fzuser"
-		cp -r "$B/mod" "$IR/mod"
-		# an ext4 image made on the host (journal included), copied to /dev/ram0 in the guest
-		timeout 60 mkfs.ext4 -q -F -L lhsfs -E root_owner=0:0 "$IR/fs.img" "${FS_MB}M" ||
-			die "$name: mkfs.ext4 failed"
-		# ext4 + an 8 MiB ram disk need more than 96
-		[ -n "${LHS_MEM:-}" ] || [ "$mem" -ge 128 ] || mem=128 ;;
-	esac
 	mknod -m 600 "$IR/dev/console" c 5 1
-	printf 'SCENARIO=%s\nNREADERS=%s\nNPS=%s\nWAIT_D_S=60\nFS_MB=%s\n' "$scen" "$NREADERS" "$NPS" "$FS_MB" > "$IR/lhs.conf"
+	printf 'SCENARIO=%s\nNREADERS=%s\nNPS=%s\nWAIT_D_S=60\n' "$scen" "$NREADERS" "$NPS" > "$IR/lhs.conf"
 	(cd "$IR" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) > "$R/initrd.gz"
 
 	out=$R/out
@@ -416,7 +367,7 @@ run_scenario() {
 	t1=$(date +%s)
 	timeout $((BOOT_TIMEOUT + 120)) $PY "$HERE/tools/guestdump.py" run --kernel "$VMLINUZ" \
 		--initrd "$R/initrd.gz" --serial "$out/serial.log" --elf "$elf" \
-		--mem "$mem" --smp "$SMP" --timeout "$BOOT_TIMEOUT" --append "$CMDLINE" ||
+		--mem "$MEM" --smp "$SMP" --timeout "$BOOT_TIMEOUT" --append "$CMDLINE" ||
 		{ tail -n 30 "$out/serial.log" >&2 || true; echo >&2; die "$name: guest did not get ready / dump failed (log: $out/serial.log)"; }
 	t2=$(date +%s)
 	$PY "$HERE/tools/guestdump.py" elf-fix "$elf" || die "$name: elf-fix"
@@ -441,20 +392,13 @@ run_scenario() {
 	if [ "$MKD_LEVEL" = 31 ]; then what="zero/cache/user/free pages excluded"
 	else what="dump level $MKD_LEVEL: zero/cache/free pages excluded, user pages kept (makedumpfile 1.7.2 -d 31 drops live slab pages on 6.10+)"; fi
 	cp "$B/module/lhsample.ko" "$out/lhsample.ko"
-	# the committed mmap-pileup, mixed-cycle and sem-chain share sample_dumps/lhsample.ko;
-	# every other dump keeps the module as loaded in its own directory
-	local own_ko=1 notes=() n
-	if [ "$OUTROOT" = "$HERE" ]; then
-		case $name in mmap-pileup | mixed-cycle | sem-chain) own_ko=0 ;; esac
-	fi
+	local notes=() n
 	for n in "${NOTES[@]}"; do notes+=(--prov "build_note=$n"); done
-	[ "$own_ko" = 0 ] || notes+=(--file "lhsample.ko=the scenario module as loaded in the guest (with DWARF)")
-	local modnote="lhsample.ko built from sample_dumps/module/lhsample.c; the module as loaded (with DWARF) is lhsample.ko next to the dump (module_sha256); its symbols are also in the dump's module kallsyms"
-	[ "$own_ko" = 1 ] || modnote="lhsample.ko built from sample_dumps/module/lhsample.c; a copy with DWARF is sample_dumps/lhsample.ko (shared by mmap-pileup, mixed-cycle and sem-chain, check module_sha256); its symbols are also in the dump's module kallsyms"
+	[ "$OUTROOT" = "$HERE" ] || notes+=(--file "lhsample.ko=the scenario module as loaded in the guest (with DWARF)")
 	$PY "$HERE/tools/serial2truth.py" --serial "$out/serial.log" --scenario "$scen" --outdir "$out" \
-		--mem "$mem" --smp "$SMP" --cmdline "$CMDLINE" \
+		--mem "$MEM" --smp "$SMP" --cmdline "$CMDLINE" \
 		--dbg-package "${IMG_PKG%-unsigned}-dbg_${KVER}_amd64.deb" --module-ko "$B/module/lhsample.ko" \
-		--module-note "$modnote" \
+		--module-note "lhsample.ko built from sample_dumps/module/lhsample.c; the module as loaded (with DWARF) is lhsample.ko next to the dump (module_sha256); its symbols are also in the dump's module kallsyms" \
 		--file "$DUMPNAME=makedumpfile -c -d $MKD_LEVEL of the QEMU dump-guest-memory ELF: kdump-compressed (diskdump), zlib, $what; VMCOREINFO included" \
 		--file "serial.log=guest serial console (kernel log + init output); truth.json is parsed from it" \
 		--file "makedumpfile.log=makedumpfile messages (1.7.2 warns that newer kernels are not in its tested list)" \
@@ -491,8 +435,8 @@ EOF
 	else
 		say "$name: drgn check skipped (needs python3-drgn and LHS_VMLINUX)"
 	fi
-	# publish (the shared sample_dumps/lhsample.ko: see own_ko above)
-	if [ "$own_ko" = 0 ]; then
+	# publish (the committed samples share sample_dumps/lhsample.ko; others keep it in their dir)
+	if [ "$OUTROOT" = "$HERE" ]; then
 		cp "$B/module/lhsample.ko" "$OUTROOT/lhsample.ko"
 		rm -f "$out/lhsample.ko"
 	fi

@@ -38,23 +38,11 @@
  *                  rd_hold1/2   hold rd_rwsem for read, sleep in io_schedule()
  *                  rd_writer    waits rd_rwsem (write)
  *                  rd_late1/2   wait rd_rwsem (read), queued behind the writer
- *   table-cycle  Cycle across rwsem, mutex and semaphore, none of them a
- *                global (kmalloc'd, taken through a kmalloc'd table by one
- *                interpreter, tc_interp): tc_alpha holds node_rwsem (read),
- *                waits tc_mutex; tc_beta holds tc_mutex, waits tc_sem;
- *                tc_gamma holds tc_sem, waits node_rwsem (write); tc_reader
- *                read-holds node_rwsem and sleeps; tc_delta reads behind tc_gamma
- *   frozen-fs    The guest freezes an ext4 filesystem (fzuser) and lets tasks
- *                pile up on it; "sb PATH" written to /dev/lhsample registers
- *                the three sb_writers percpu_rw_semaphores of PATH's
- *                superblock, "mm PID" the mmap_lock of process PID
  *
  * Every fact goes to the kernel log with real (%px) addresses, one line each,
  * all starting with "lhs: ":
  *
- *   lhs: LOCK name=N type=mutex|rwsem|semaphore|percpu_rwsem addr=A scen=S
- *   lhs: OBJECT name= addr= size= lock_offset= table=   (table-cycle's tc_node)
- *   lhs: SB sb= s_id= fstype= mnt= frozen= ... / MM pid= mm= mmap_lock=
+ *   lhs: LOCK name=N type=mutex|rwsem|semaphore addr=A scen=S
  *   lhs: WANT pid= tgid= comm= task= lock=N mode=excl|read|write   (before the call)
  *   lhs: GOT  pid= tgid= comm= task= lock=N mode=...               (after it returned)
  *   lhs: STUCK pid= tgid= comm= task= how=io_schedule where=FUNC   (deliberate hang)
@@ -83,12 +71,6 @@
 #include <linux/uaccess.h>
 #include <linux/string.h>
 #include <linux/version.h>
-#include <linux/slab.h>
-#include <linux/percpu-rwsem.h>
-#include <linux/wait.h>
-#include <linux/namei.h>
-#include <linux/mount.h>
-#include <linux/pid.h>
 
 #ifdef CONFIG_PREEMPT_RT
 #define LHS_RT 1	/* mutex / rw_semaphore are rt_mutex based */
@@ -98,7 +80,7 @@
 
 static char *scenario = "mixed-cycle";
 module_param(scenario, charp, 0444);
-MODULE_PARM_DESC(scenario, "comma list of mmap-pileup, mixed-cycle, sem-chain, abba, rwsem-readers, table-cycle, frozen-fs");
+MODULE_PARM_DESC(scenario, "comma list of mmap-pileup, mixed-cycle, sem-chain, abba, rwsem-readers");
 
 /* is NAME one of the comma-separated words of scenario= ? */
 static bool want_scenario(const char *name)
@@ -120,10 +102,9 @@ static int setup_timeout_ms = 20000;
 module_param(setup_timeout_ms, int, 0444);
 MODULE_PARM_DESC(setup_timeout_ms, "max time to wait for each setup step");
 
-enum lhs_kind { K_MUTEX, K_RWSEM, K_SEM, K_PCPU };
+enum lhs_kind { K_MUTEX, K_RWSEM, K_SEM };
 enum lhs_mode { M_EXCL, M_READ, M_WRITE };
-static const char *const kind_str[] = { "mutex", "rwsem", "semaphore",
-					 "percpu_rwsem" };
+static const char *const kind_str[] = { "mutex", "rwsem", "semaphore" };
 static const char *const mode_str[] = { "excl", "read", "write" };
 
 struct lhs_lock {
@@ -133,7 +114,7 @@ struct lhs_lock {
 	void *obj;
 };
 
-#define LHS_MAXLOCKS 16		/* matrix (8) + table-cycle (3) + frozen-fs (4) */
+#define LHS_MAXLOCKS 16
 static struct lhs_lock reg[LHS_MAXLOCKS];
 static int nreg;
 static DEFINE_SPINLOCK(reg_lock);
@@ -190,9 +171,6 @@ static void lock_and_log(const struct lhs_lock *l, enum lhs_mode m)
 		break;
 	case K_SEM:
 		down(l->obj);
-		break;
-	case K_PCPU:
-		percpu_down_read(l->obj);
 		break;
 	}
 	say_task("GOT", l, m);
@@ -294,51 +272,6 @@ static int walk_ring(const struct lhs_lock *l, struct list_head *pos,
 	return n;
 }
 
-/*
- * percpu_rw_semaphore (5.8+ layout, unchanged through 7.x): waiters are
- * wait_queue_entry records on the waiters' stacks in sem->waiters; private =
- * task, WQ_FLAG_CUSTOM marks a reader (kernel/locking/percpu-rwsem.c:
- * percpu_rwsem_wait()). Not RT-converted. Before 5.8 (not a Debian kernel
- * this module builds for) the waiters are not walked (-1).
- */
-static struct super_block *frozen_sb;
-
-static int pcpu_waiters(const struct lhs_lock *l, bool report)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 8, 0)
-	struct percpu_rw_semaphore *ps = l->obj;
-	struct wait_queue_entry *we;
-	unsigned long flags;
-	unsigned int sum = 0;
-	int cpu, n = 0;
-
-	if (report)
-		for_each_possible_cpu(cpu)
-			sum += *per_cpu_ptr(ps->read_count, cpu);
-	spin_lock_irqsave(&ps->waiters.lock, flags);
-	if (report)
-		pr_info("lhs: RAW lock=%s block=%d read_count=%u writer=0x%px frozen=%d\n",
-			l->name, atomic_read(&ps->block), sum,
-			rcu_access_pointer(ps->writer.task),
-			frozen_sb ? (int)frozen_sb->s_writers.frozen : -1);
-	list_for_each_entry(we, &ps->waiters.head, entry) {
-		struct task_struct *t = we->private;
-
-		if (report)
-			pr_info("lhs: QUEUE lock=%s pos=%d pid=%d tgid=%d comm=%s task=0x%px mode=%s wq_flags=0x%x\n",
-				l->name, n, t->pid, t->tgid, t->comm, t,
-				(we->flags & WQ_FLAG_CUSTOM) ? "read" : "write",
-				we->flags);
-		if (++n >= 100000)
-			break;
-	}
-	spin_unlock_irqrestore(&ps->waiters.lock, flags);
-	return n;
-#else
-	return -1;
-#endif
-}
-
 static int lock_waiters(const struct lhs_lock *l, bool report)
 {
 	struct list_head *first, *stop;
@@ -386,9 +319,6 @@ static int lock_waiters(const struct lhs_lock *l, bool report)
 		raw_spin_unlock_irqrestore(&s->lock, flags);
 		break;
 	}
-	case K_PCPU:
-		n = pcpu_waiters(l, report);
-		break;
 	}
 	return n;
 }
@@ -717,238 +647,6 @@ static int setup_rwsem_readers(void)
 }
 
 /* ------------------------------------------------------------------ */
-/*
- * table-cycle: every actor runs the same interpreter over a kmalloc'd
- * program whose operands index a kmalloc'd table of locks, so no code
- * loads a lock's address as a constant. The rwsem is embedded in a
- * kmalloc'd object. Cycle: tc_alpha holds node_rwsem (read) and waits
- * tc_mutex; tc_beta holds tc_mutex and waits tc_sem; tc_gamma holds
- * tc_sem and waits node_rwsem (write). tc_reader also holds node_rwsem
- * for read and sleeps (D); tc_delta is a reader queued behind tc_gamma.
- */
-enum tc_opcode { OP_LOCK, OP_HELD, OP_WAIT_GO, OP_SLEEP, OP_END };
-
-struct tc_insn {
-	u8 op;
-	u8 idx;				/* table index (OP_LOCK) */
-	u8 mode;			/* enum lhs_mode (OP_LOCK) */
-};
-
-struct tc_prog {
-	struct lhs_lock *table;		/* kmalloc'd */
-	struct actor *self;
-	struct tc_insn code[6];
-};
-
-struct tc_node {			/* kmalloc'd object embedding the rwsem */
-	u64 id;
-	struct list_head link;
-	struct rw_semaphore lock;
-	char label[16];
-};
-
-static struct tc_node *tc_node;
-static struct mutex *tc_mutex;
-static struct semaphore *tc_sem;
-static struct lhs_lock *tc_table;
-static DECLARE_COMPLETION(tc_go);
-static struct actor a_tc[5];
-
-/* Sleep (D) without I/O, as a holder that just never gets to unlock. */
-static noinline void sleep_forever(const char *where)
-{
-	pr_info("lhs: STUCK pid=%d tgid=%d comm=%s task=0x%px how=schedule_timeout where=%s\n",
-		current->pid, current->tgid, current->comm, current, where);
-	for (;;)
-		schedule_timeout_uninterruptible(MAX_SCHEDULE_TIMEOUT);
-}
-
-static noinline int tc_interp(void *arg)
-{
-	struct tc_prog *p = arg;
-	int pc;
-
-	for (pc = 0; pc < ARRAY_SIZE(p->code); pc++) {
-		const struct tc_insn *in = &p->code[pc];
-
-		switch (in->op) {
-		case OP_LOCK:
-			lock_and_log(&p->table[in->idx], in->mode);
-			break;
-		case OP_HELD:
-			complete(&p->self->holding);
-			break;
-		case OP_WAIT_GO:
-			wait_for_completion(&tc_go);
-			break;
-		case OP_SLEEP:
-			sleep_forever("tc_interp");
-			break;
-		default:
-			return 0;
-		}
-	}
-	return 0;
-}
-
-static int tc_start(struct actor *a, const char *comm,
-		    const struct tc_insn *code, int ncode)
-{
-	struct tc_prog *p = kzalloc(sizeof(*p), GFP_KERNEL);
-
-	if (!p)
-		return -ENOMEM;
-	p->table = tc_table;
-	p->self = a;
-	memcpy(p->code, code, ncode * sizeof(*code));
-	if (ncode < ARRAY_SIZE(p->code))
-		p->code[ncode].op = OP_END;
-	a->comm = comm;
-	a->fn = tc_interp;
-	init_completion(&a->holding);
-	a->task = kthread_create(tc_interp, p, "%s", comm);
-	if (IS_ERR(a->task)) {
-		pr_err("lhs: SETUP-FAILED why=kthread_run_%s_%ld\n", comm,
-		       PTR_ERR(a->task));
-		return PTR_ERR(a->task);
-	}
-	get_task_struct(a->task);	/* polled by wait_queued() */
-	wake_up_process(a->task);
-	return 0;
-}
-
-enum { TC_RW, TC_MX, TC_SEM, TC_N };
-
-static int setup_table_cycle(void)
-{
-	static const struct tc_insn alpha[] = {
-		{ OP_LOCK, TC_RW, M_READ }, { OP_HELD }, { OP_WAIT_GO },
-		{ OP_LOCK, TC_MX, M_EXCL } };
-	static const struct tc_insn beta[] = {
-		{ OP_LOCK, TC_MX, M_EXCL }, { OP_HELD }, { OP_WAIT_GO },
-		{ OP_LOCK, TC_SEM, M_EXCL } };
-	static const struct tc_insn gamma[] = {
-		{ OP_LOCK, TC_SEM, M_EXCL }, { OP_HELD }, { OP_WAIT_GO },
-		{ OP_LOCK, TC_RW, M_WRITE } };
-	static const struct tc_insn reader[] = {
-		{ OP_LOCK, TC_RW, M_READ }, { OP_HELD }, { OP_SLEEP } };
-	static const struct tc_insn delta[] = { { OP_LOCK, TC_RW, M_READ } };
-	int ret, i;
-
-	tc_node = kzalloc(sizeof(*tc_node), GFP_KERNEL);
-	tc_mutex = kzalloc(sizeof(*tc_mutex), GFP_KERNEL);
-	tc_sem = kzalloc(sizeof(*tc_sem), GFP_KERNEL);
-	tc_table = kcalloc(TC_N, sizeof(*tc_table), GFP_KERNEL);
-	if (!tc_node || !tc_mutex || !tc_sem || !tc_table) {
-		pr_err("lhs: SETUP-FAILED why=kmalloc\n");
-		return -ENOMEM;
-	}
-	tc_node->id = 42;
-	INIT_LIST_HEAD(&tc_node->link);
-	strscpy(tc_node->label, "node42", sizeof(tc_node->label));
-	init_rwsem(&tc_node->lock);
-	mutex_init(tc_mutex);
-	sema_init(tc_sem, 1);
-	tc_table[TC_RW] = (struct lhs_lock){ .name = "node_rwsem", .scen = "table-cycle",
-					     .kind = K_RWSEM, .obj = &tc_node->lock };
-	tc_table[TC_MX] = (struct lhs_lock){ .name = "tc_mutex", .scen = "table-cycle",
-					     .kind = K_MUTEX, .obj = tc_mutex };
-	tc_table[TC_SEM] = (struct lhs_lock){ .name = "tc_sem", .scen = "table-cycle",
-					      .kind = K_SEM, .obj = tc_sem };
-	for (i = 0; i < TC_N; i++)
-		if (!register_lock(tc_table[i].name, tc_table[i].scen,
-				   tc_table[i].kind, tc_table[i].obj))
-			return -ENOSPC;
-	pr_info("lhs: OBJECT name=tc_node addr=0x%px size=%zu lock_offset=%zu table=0x%px\n",
-		tc_node, sizeof(*tc_node),
-		offsetof(struct tc_node, lock), tc_table);
-
-	ret = tc_start(&a_tc[0], "tc_alpha", alpha, ARRAY_SIZE(alpha));
-	if (!ret)
-		ret = wait_holding(&a_tc[0]);
-	if (!ret)
-		ret = tc_start(&a_tc[1], "tc_reader", reader, ARRAY_SIZE(reader));
-	if (!ret)
-		ret = wait_holding(&a_tc[1]);
-	if (!ret)
-		ret = tc_start(&a_tc[2], "tc_beta", beta, ARRAY_SIZE(beta));
-	if (!ret)
-		ret = wait_holding(&a_tc[2]);
-	if (!ret)
-		ret = tc_start(&a_tc[3], "tc_gamma", gamma, ARRAY_SIZE(gamma));
-	if (!ret)
-		ret = wait_holding(&a_tc[3]);
-	if (ret)
-		return ret;
-	complete_all(&tc_go);
-	ret = wait_queued(&a_tc[0], &tc_table[TC_MX], 1);	/* tc_alpha */
-	if (!ret)
-		ret = wait_queued(&a_tc[2], &tc_table[TC_SEM], 1);	/* tc_beta */
-	if (!ret)
-		ret = wait_queued(&a_tc[3], &tc_table[TC_RW], 1);	/* tc_gamma */
-	if (!ret)
-		ret = tc_start(&a_tc[4], "tc_delta", delta, ARRAY_SIZE(delta));
-	if (!ret)
-		ret = wait_queued(&a_tc[4], &tc_table[TC_RW], 2);
-	return ret;
-}
-
-/* ------------------------------------------------------------------ */
-/*
- * frozen-fs: the guest freezes a filesystem and lets tasks pile up on it;
- * "sb PATH" registers the three sb_writers levels of PATH's superblock,
- * "mm PID" the mmap_lock of process PID (both before "report").
- */
-/* named like the freeze levels they stop (enum sb_freeze_state, 1-based) */
-static const char *const sb_level_name[] = {
-	"SB_FREEZE_WRITE", "SB_FREEZE_PAGEFAULT", "SB_FREEZE_FS" };
-
-static int cmd_sb(const char *path)
-{
-	struct path p;
-	struct super_block *sb;
-	int i, ret;
-
-	ret = kern_path(path, LOOKUP_FOLLOW, &p);
-	if (ret) {
-		pr_err("lhs: SETUP-FAILED why=kern_path_%d\n", ret);
-		return ret;
-	}
-	sb = p.mnt->mnt_sb;
-	frozen_sb = sb;			/* stays: the fs stays mounted */
-	pr_info("lhs: SB sb=0x%px s_id=%s fstype=%s mnt=%s frozen=%d s_writers=0x%px dev=%u:%u\n",
-		sb, sb->s_id, sb->s_type->name, path, sb->s_writers.frozen,
-		&sb->s_writers, MAJOR(sb->s_dev), MINOR(sb->s_dev));
-	path_put(&p);
-	for (i = 0; i < SB_FREEZE_LEVELS && i < ARRAY_SIZE(sb_level_name); i++)
-		if (!register_lock(sb_level_name[i], "frozen-fs", K_PCPU,
-				   &sb->s_writers.rw_sem[i]))
-			return -ENOSPC;
-	return 0;
-}
-
-static int cmd_mm(const char *arg)
-{
-	struct task_struct *t;
-	struct mm_struct *mm;
-	int nr;
-
-	if (kstrtoint(arg, 10, &nr))
-		return -EINVAL;
-	t = get_pid_task(find_vpid(nr), PIDTYPE_PID);
-	if (!t)
-		return -ESRCH;
-	mm = get_task_mm(t);	/* reference kept: the lock must stay */
-	put_task_struct(t);
-	if (!mm)
-		return -EINVAL;
-	pr_info("lhs: MM pid=%d mm=0x%px mmap_lock=0x%px\n", nr, mm,
-		&mm->mmap_lock);
-	return register_lock("mmap_lock", "frozen-fs", K_RWSEM,
-			     &mm->mmap_lock) ? 0 : -ENOSPC;
-}
-
-/* ------------------------------------------------------------------ */
 /* /dev/lhsample: mmap target with a never-ending fault; "report" cmd.  */
 
 static struct mm_struct *stuck_mm;
@@ -995,17 +693,11 @@ static int slowdev_mmap(struct file *f, struct vm_area_struct *vma)
 static ssize_t slowdev_write(struct file *f, const char __user *buf,
 			     size_t len, loff_t *off)
 {
-	char cmd[64] = "";
-	int i, ret;
+	char cmd[16] = "";
+	int i;
 
 	if (copy_from_user(cmd, buf, min(len, sizeof(cmd) - 1)))
 		return -EFAULT;
-	strim(cmd);
-	if (!strncmp(cmd, "sb ", 3) || !strncmp(cmd, "mm ", 3)) {
-		ret = cmd[0] == 's' ? cmd_sb(strim(cmd + 3)) :
-				      cmd_mm(strim(cmd + 3));
-		return ret ? ret : len;
-	}
 	if (strncmp(cmd, "report", 6))
 		return -EINVAL;
 	pr_info("lhs: REPORT-BEGIN scenario=%s locks=%d\n", scenario, nreg);
@@ -1038,11 +730,10 @@ static int __init lhs_init(void)
 		pr_err("lhs: SETUP-FAILED why=misc_register_%d\n", ret);
 		return ret;
 	}
-	/* mmap-pileup and frozen-fs are driven by the guest's userspace */
+	/* mmap-pileup is driven by the guest's userspace */
 	if (!want_scenario("mixed-cycle") && !want_scenario("sem-chain") &&
 	    !want_scenario("mmap-pileup") && !want_scenario("abba") &&
-	    !want_scenario("rwsem-readers") && !want_scenario("table-cycle") &&
-	    !want_scenario("frozen-fs")) {
+	    !want_scenario("rwsem-readers")) {
 		pr_err("lhs: SETUP-FAILED why=unknown_scenario\n");
 		ret = -EINVAL;
 	}
@@ -1054,8 +745,6 @@ static int __init lhs_init(void)
 		ret = setup_abba();
 	if (!ret && want_scenario("rwsem-readers"))
 		ret = setup_rwsem_readers();
-	if (!ret && want_scenario("table-cycle"))
-		ret = setup_table_cycle();
 	/*
 	 * Even on failure, stay loaded: kthreads may already sleep in locks
 	 * that live in this module. The guest init sees SETUP-FAILED.

@@ -89,49 +89,9 @@ WHAT = {
                  "the one with the lowest pid is named, the other is in "
                  "other_root_holders.",
     },
-    "table-cycle": {
-        "why": "deadlock cycle across rwsem, mutex and semaphore, built by one "
-               "table-driven interpreter (tc_interp) in three kthreads: tc_alpha "
-               "holds node_rwsem (read) and waits tc_mutex, tc_beta holds tc_mutex "
-               "and waits tc_sem, tc_gamma holds tc_sem and waits node_rwsem "
-               "(write); the lowest pid of the cycle is named",
-        "notes": "No lock is a global: node_rwsem is embedded in a kmalloc'd "
-                 "struct tc_node (OBJECT line: address, lock offset), tc_mutex and "
-                 "tc_sem are kmalloc'd, and the code takes them through a kmalloc'd "
-                 "table of {name, kind, pointer} entries indexed by a kmalloc'd "
-                 "program, so no instruction loads a lock's address as a constant. "
-                 "tc_sem has no owner field. node_rwsem is read-held by tc_alpha and "
-                 "by tc_reader, which sleeps (D, schedule_timeout) and waits for "
-                 "nothing; tc_delta is a reader queued behind the writer tc_gamma.",
-    },
-    "frozen-fs": {
-        "why": "the ext4 filesystem on /dev/ram0, mounted on /mnt, is frozen "
-               "(FIFREEZE, as fsfreeze --freeze does): fz_fault's write fault "
-               "waits in ext4_page_mkwrite -> sb_start_pagefault while the fault "
-               "path holds its process's mmap_lock for read, munmap in fz_munmap "
-               "queues as a writer, cat /proc/PID/cmdline and ps queue behind it, "
-               "and fz_writer's write() waits on the same superblock; nothing "
-               "runs until the filesystem is thawed (fsfreeze --unfreeze /mnt)",
-        "notes": "SB_FREEZE_WRITE / SB_FREEZE_PAGEFAULT / SB_FREEZE_FS are the three "
-                 "percpu_rw_semaphores s_writers.rw_sem[0..2] of the ext4 superblock, "
-                 "named after the freeze level each stops (SB line: address, s_id, "
-                 "fstype, mount point); SB_FREEZE_FS has no waiters and is listed under "
-                 "uncontended_locks. A frozen filesystem has no holder "
-                 "task: the freeze took them for write and returned to userspace "
-                 "(block=1, writer task NULL, frozen=SB_FREEZE_COMPLETE); the root "
-                 "cause is a state (root_cause.kind = state). Waiters come from the "
-                 "module's walk of sem->waiters (wait_queue_entry, WQ_FLAG_CUSTOM "
-                 "marks a reader; wq_flags in each QUEUE line). The mmap_lock holder "
-                 "fz_fault is announced by fzuser right before its write fault "
-                 "(GOT ... via=write_fault_on_frozen_fs) and checked against the "
-                 "rwsem count. The main thread of fzuser sleeps in pause() (S).",
-    },
 }
 
-LINE = re.compile(r"(?:lhs|mapuser|fzuser): ([A-Z][A-Z-]*)\b(.*)$")
-# sb_writers.frozen (include/linux/fs.h): SB_UNFROZEN .. SB_FREEZE_COMPLETE
-FREEZE_LEVEL = {0: "SB_UNFROZEN", 1: "SB_FREEZE_WRITE", 2: "SB_FREEZE_PAGEFAULT",
-                3: "SB_FREEZE_FS", 4: "SB_FREEZE_COMPLETE"}
+LINE = re.compile(r"(?:lhs|mapuser): ([A-Z][A-Z-]*)\b(.*)$")
 KV = re.compile(r"(\w+)=(\S*)")
 
 
@@ -257,7 +217,6 @@ def main():
     holders, wants, hang, queues, raw = {}, [], {}, {}, {}
     unordered = set()
     task_addr = {}
-    sbinfo, objects = {}, []
     module_log = []
     in_report = False
     for kind, d, ln in facts:
@@ -293,24 +252,14 @@ def main():
             if int(d["waiters"]) != len(queues.get(d["lock"], [])):
                 problems.append("%s: QUEUE-END says %s waiters, %d QUEUE lines"
                                 % (d["lock"], d["waiters"], len(queues.get(d["lock"], []))))
-        elif kind == "SB":
-            sbinfo = dict(d)
-        elif kind == "OBJECT":
-            objects.append(dict(d))
         elif kind == "RAW" and in_report:
             raw[d["lock"]] = {k: v for k, v in d.items() if k != "lock"}
-        if kind in ("SCENARIO", "SETUP-DONE", "SETUP-FAILED", "FAULT", "PROC", "SB",
-                    "MM", "OBJECT", "FROZE",
+        if kind in ("SCENARIO", "SETUP-DONE", "SETUP-FAILED", "FAULT", "PROC",
                     "THREAD", "READY", "FAIL", "STUCK"):
             module_log.append(re.sub(r"^\[\s*[\d.]+\]\s*", "", ln).strip())
     for ln in lines:
         if ln.startswith("lhsinit: "):
             module_log.append(ln.strip())
-
-    def frozen_lock(lk):
-        r = raw.get(lk, {})
-        return (locks.get(lk, {}).get("type") == "percpu_rwsem" and
-                r.get("block") == "1" and int(r.get("frozen", "0")) >= 1)
 
     # ---- waiters must be exactly the announced-but-not-returned lock calls
     pending = {}
@@ -340,7 +289,7 @@ def main():
                 problems.append("%s: pid %d identity differs (%s/%s vs %s/%s)"
                                 % (lk, pid, qp[pid]["tgid"], qp[pid]["comm"],
                                    pp[pid]["tgid"], pp[pid]["comm"]))
-        if not holders.get(lk) and not frozen_lock(lk):
+        if not holders.get(lk):
             problems.append("%s: no holder recorded" % lk)
     for lk in queues:
         if lk not in locks:
@@ -372,18 +321,6 @@ def main():
                                 % (lk, count, nread, nwrite))
             if bool(count & 0x2) != bool(q):      # RWSEM_FLAG_WAITERS
                 problems.append("%s: waiters bit vs %d waiters" % (lk, len(q)))
-        elif t == "percpu_rwsem":
-            # frozen: blocked for new readers, no reader inside, no writer task
-            if hs:
-                problems.append("%s: percpu_rwsem holders %s not expected" % (lk, hs))
-            if r.get("block") != "1" or int(r.get("read_count", "0")) != 0:
-                problems.append("%s: block=%s read_count=%s, expected a freeze"
-                                % (lk, r.get("block"), r.get("read_count")))
-            if int(r.get("writer", "0"), 16) != 0:
-                problems.append("%s: writer task %s waiting (not a finished freeze)"
-                                % (lk, r.get("writer")))
-            if r.get("frozen") != "4":
-                problems.append("%s: frozen=%s, not SB_FREEZE_COMPLETE" % (lk, r.get("frozen")))
         elif t == "semaphore":
             if int(r["count"]) != 0:
                 problems.append("%s: count %s with %d holders" % (lk, r["count"], len(hs)))
@@ -438,34 +375,7 @@ def main():
         seen |= comp
         parts.append(comp)
 
-    # direct waiters of a frozen superblock level: their root cause is a state
-    state_waiters = sorted(w["pid"] for lk, q in queues.items() if frozen_lock(lk)
-                           for w in q)
-
-    def state_root_cause(scen):
-        # a state, not a task: everything waits (transitively) on the frozen fs
-        blocked_set = set(state_waiters)
-        for p in state_waiters:
-            blocked_set |= reaches(edges, p)
-        lvl = int(raw[[lk for lk in queues if frozen_lock(lk)][0]]["frozen"])
-        return {"kind": "state", "state": "frozen_filesystem",
-                "object": "superblock 0x%s (%s on %s, mounted on %s)"
-                % (sbinfo.get("sb", "?").replace("0x", ""), sbinfo.get("fstype", "?"),
-                   sbinfo.get("s_id", "?"), sbinfo.get("mnt", "?")),
-                "superblock": sbinfo.get("sb"), "fstype": sbinfo.get("fstype"),
-                "device": sbinfo.get("s_id"), "mount_point": sbinfo.get("mnt"),
-                "frozen": FREEZE_LEVEL.get(lvl, str(lvl)),
-                "direct_waiters": state_waiters,
-                "transitively_blocked_tasks": len(blocked_set),
-                "cleared_by": "fsfreeze --unfreeze %s" % sbinfo.get("mnt", "MOUNTPOINT"),
-                "summary": "%s on %s, mounted on %s, is frozen (%s); %d tasks wait "
-                           "until it is thawed (fsfreeze --unfreeze %s)"
-                           % (sbinfo.get("fstype", "?"), sbinfo.get("s_id", "?"),
-                              sbinfo.get("mnt", "?"), FREEZE_LEVEL.get(lvl, str(lvl)),
-                              len(blocked_set), sbinfo.get("mnt", "?")),
-                "why": info_for(scen)["why"]}
-
-    root_causes, state_done = [], False
+    root_causes = []
     for comp in parts:
         pcycles = [c for c in cycles if set(c) <= comp]
         scen = scen_of.get(min(comp), a.scenario)
@@ -475,12 +385,6 @@ def main():
             rc = {"pid": root, "comm": comm.get(root, "?"), "cycle": cyc,
                   "transitively_blocked_tasks": len(reaches(edges, root)),
                   "why": info_for(scen)["why"]}
-        elif comp & set(state_waiters):
-            # every part that waits on the frozen filesystem shares one state root cause
-            if state_done:
-                continue
-            state_done = True
-            rc = state_root_cause(scen)
         else:
             roots = sorted(p for p in holds if p not in waiting_on and p in comp)
             ranked = sorted(roots, key=lambda p: (-len(reaches(edges, p)), p))
@@ -534,15 +438,9 @@ def main():
                         % (lk, pid, dec["comm"] or "unknown task", sorted(readers)))
         owner_dec[lk] = dec
 
-    out_locks, uncontended = [], []
+    out_locks = []
     for lk in order:
         r = raw.get(lk, {})
-        if not holders.get(lk) and not queues.get(lk):
-            # registered but nobody holds or waits for it (a frozen level without waiters)
-            uncontended.append({"name": lk, "type": locks[lk]["type"], "addr": locks[lk]["addr"],
-                                "state_at_dump": " ".join(["lock=%s" % lk] +
-                                                          ["%s=%s" % kv_ for kv_ in r.items()])})
-            continue
         out_locks.append({
             "name": lk, "type": locks[lk]["type"], "addr": locks[lk]["addr"],
             "holders": holders.get(lk, []),
@@ -606,9 +504,6 @@ def main():
         "cycles": cycles,
         "root_cause": root_cause,
         "root_causes": root_causes,
-        "uncontended_locks": uncontended,
-        "superblock": sbinfo or None,
-        "objects": objects,
         "blocked_tasks": blocked,
         "notes": " ".join([info["notes"]] + extra_notes) + " pid = kernel task id, tgid = process id. "
                  "Addresses are kernel virtual addresses printed with %px by the "

@@ -5,6 +5,7 @@
 // captures.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -84,14 +85,25 @@ void expect_log_matches_console(const std::string& vmcore, const std::string& se
         std::uint64_t ts = rec["ts_nsec"].get<std::uint64_t>();
         first = std::min(first, ts), last = std::max(last, ts);
         std::string stamp = fmt::format("[{:5}.{:06}]", ts / 1000000000, ts % 1000000000 / 1000);
-        std::string text = rec["text"];
+        // JSON text is sanitized: control bytes (newline, tab) come as \xNN; undo that to
+        // compare with the console, which printed the bytes.
+        std::string raw = rec["text"], text;
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            if (raw.compare(i, 2, "\\x") == 0 && i + 3 < raw.size() &&
+                std::isxdigit(static_cast<unsigned char>(raw[i + 2])) &&
+                std::isxdigit(static_cast<unsigned char>(raw[i + 3]))) {
+                text += static_cast<char>(std::stoi(raw.substr(i + 2, 2), nullptr, 16));
+                i += 3;
+            } else {
+                text += raw[i];
+            }
+        }
         std::size_t pos = 0;
         while (true) {
-            // JSON text is sanitized: control bytes (newline, tab) as \xNN.
-            auto nl = text.find("\\x0a", pos);
+            auto nl = text.find('\n', pos);
             have.emplace(stamp, text.substr(pos, nl == std::string::npos ? nl : nl - pos));
             if (nl == std::string::npos) break;
-            pos = nl + 4;
+            pos = nl + 1;
         }
     }
     ASSERT_GT(have.size(), 100u);
@@ -158,9 +170,8 @@ TEST(InfoCommand, QemuDumpsWereNotTakenByAPanic) {
         auto r = run_lockhound({"info", d.vmcores.front(), "-q"});
         ASSERT_TRUE(r.status == 0 || r.status == 3) << r.err;
         EXPECT_NE(r.out.find("PANIC: (none"), std::string::npos) << r.out;
-        EXPECT_TRUE(std::regex_search(
-            r.out, std::regex(R"(DATE: \w{3} \w{3} [ 0-9]{2} [0-9:]{8} UTC [0-9]{4})")))
-            << r.out;
+        // QEMU's dump-guest-memory writes no CRASHTIME: no DATE line to check here (the kdump
+        // capture test checks it).
         EXPECT_NE(r.out.find("LOAD AVERAGE: "), std::string::npos);
     }
 }
