@@ -7,6 +7,7 @@
 // Nothing here ever reads past the span it was given.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -58,11 +59,11 @@ class ByteReader {
     std::string_view cstring(std::uint64_t offset, std::size_t max_len) const {
         if (offset >= bytes_.size()) return {};
         std::size_t avail = bytes_.size() - offset;
-        if (max_len > avail) max_len = avail;
+        max_len = std::min(max_len, avail);
         const char* p = reinterpret_cast<const char*>(bytes_.data() + offset);
         std::size_t n = 0;
         while (n < max_len && p[n] != '\0') ++n;
-        return std::string_view(p, n);
+        return {p, n};
     }
 
   private:

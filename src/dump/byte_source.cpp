@@ -12,7 +12,7 @@
 
 namespace lockhound::dump {
 
-std::span<const std::byte> ByteSource::view(std::uint64_t, std::uint64_t) const {
+std::span<const std::byte> ByteSource::view(std::uint64_t /*offset*/, std::uint64_t /*len*/) const {
     return {};
 }
 

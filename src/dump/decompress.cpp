@@ -60,7 +60,7 @@ Result<> decompress_page(Compression c, std::span<const std::byte> in, std::span
         }
         case Compression::kSnappy: {
             std::size_t len = 0;
-            auto src = reinterpret_cast<const char*>(in.data());
+            const auto* src = reinterpret_cast<const char*>(in.data());
             if (snappy_uncompressed_length(src, in.size(), &len) != SNAPPY_OK || len != out.size())
                 return bad("snappy length");
             if (snappy_uncompress(src, in.size(), reinterpret_cast<char*>(out.data()), &len) !=

@@ -1,7 +1,9 @@
 #include "dump/diskdump.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -10,7 +12,7 @@
 namespace lockhound::dump {
 
 namespace {
-constexpr char kSignature[] = "KDUMP   ";
+constexpr std::string_view kSignature = "KDUMP   ";
 constexpr std::uint64_t kUtsLen = 65;
 constexpr std::uint64_t kUtsOffset = 12;
 constexpr std::uint64_t kAfterTimestamp = 408 + 16;  // status follows the 8-aligned timeval
@@ -27,7 +29,7 @@ std::string fixed_string(const ByteReader& r, std::uint64_t off, std::uint64_t l
 bool DiskDump::looks_diskdump(const ByteSource& bytes) {
     std::array<std::byte, 8> sig{};
     if (!bytes.read(0, sig)) return false;
-    return std::memcmp(sig.data(), kSignature, 8) == 0;
+    return std::memcmp(sig.data(), kSignature.data(), 8) == 0;
 }
 
 Result<std::unique_ptr<DiskDump>> DiskDump::open(const ByteSource& bytes) {
@@ -35,20 +37,20 @@ Result<std::unique_ptr<DiskDump>> DiskDump::open(const ByteSource& bytes) {
     if (!bytes.read(0, raw))
         return fail(ErrorKind::kTruncated, "file too short for a kdump-compressed header");
     ByteReader h(raw);
-    if (std::memcmp(raw.data(), kSignature, 8) != 0)
+    if (std::memcmp(raw.data(), kSignature.data(), 8) != 0)
         return fail(ErrorKind::kBadData, "not a kdump-compressed file");
     std::unique_ptr<DiskDump> dd(new DiskDump(bytes));
     DiskDumpHeader& hd = dd->header_;
-    hd.header_version = *h.i32(8);
-    hd.release = fixed_string(h, kUtsOffset + 2 * kUtsLen, kUtsLen);
-    hd.machine = fixed_string(h, kUtsOffset + 4 * kUtsLen, kUtsLen);
+    hd.header_version = h.i32(8).value_or(0);
+    hd.release = fixed_string(h, kUtsOffset + (2 * kUtsLen), kUtsLen);
+    hd.machine = fixed_string(h, kUtsOffset + (4 * kUtsLen), kUtsLen);
     std::uint64_t o = kAfterTimestamp;
-    hd.status = *h.u32(o);
-    auto block_size = *h.i32(o + 4);
-    auto sub_hdr_size = *h.i32(o + 8);
-    hd.bitmap_blocks = *h.u32(o + 12);
-    hd.max_mapnr = *h.u32(o + 16);
-    hd.nr_cpus = *h.i32(o + 36);
+    hd.status = h.u32(o).value_or(0);
+    auto block_size = h.i32(o + 4).value_or(0);
+    auto sub_hdr_size = h.i32(o + 8).value_or(0);
+    hd.bitmap_blocks = h.u32(o + 12).value_or(0);
+    hd.max_mapnr = h.u32(o + 16).value_or(0);
+    hd.nr_cpus = h.i32(o + 36).value_or(0);
     if (block_size < 1024 || block_size > (1 << 20) || (block_size & (block_size - 1)) != 0)
         return fail(ErrorKind::kBadData, fmt::format("implausible block size {}", block_size));
     if (sub_hdr_size < 0 || sub_hdr_size > 1024)
@@ -61,10 +63,11 @@ Result<std::unique_ptr<DiskDump>> DiskDump::open(const ByteSource& bytes) {
     std::array<std::byte, kSubHeaderSize> sub{};
     if (!bytes.read(bs, sub)) return fail(ErrorKind::kTruncated, "kdump sub-header is missing");
     ByteReader s(sub);
-    hd.phys_base = *s.i64(0);
-    hd.dump_level = *s.i32(8);
+    hd.phys_base = s.i64(0).value_or(0);
+    hd.dump_level = s.i32(8).value_or(0);
     if (hd.header_version >= 3) {
-        std::uint64_t vi_off = *s.u64(32), vi_size = *s.u64(40);
+        std::uint64_t vi_off = s.u64(32).value_or(0);
+        std::uint64_t vi_size = s.u64(40).value_or(0);
         if (vi_size > 0 && vi_size < (16u << 20) && vi_off <= bytes.size() &&
             vi_size <= bytes.size() - vi_off) {
             std::string text(vi_size, '\0');
@@ -72,7 +75,8 @@ Result<std::unique_ptr<DiskDump>> DiskDump::open(const ByteSource& bytes) {
         }
     }
     if (hd.header_version >= 4) {
-        std::uint64_t note_off = *s.u64(48), note_size = *s.u64(56);
+        std::uint64_t note_off = s.u64(48).value_or(0);
+        std::uint64_t note_size = s.u64(56).value_or(0);
         if (note_size > 0 && note_size < (64u << 20) && note_off <= bytes.size() &&
             note_size <= bytes.size() - note_off) {
             std::vector<std::byte> notes(note_size);
@@ -80,8 +84,8 @@ Result<std::unique_ptr<DiskDump>> DiskDump::open(const ByteSource& bytes) {
         }
     }
     if (hd.header_version >= 6) {
-        std::uint64_t max64 = *s.u64(96);
-        if (max64 > hd.max_mapnr) hd.max_mapnr = max64;
+        std::uint64_t max64 = s.u64(96).value_or(0);
+        hd.max_mapnr = std::max(hd.max_mapnr, max64);
     }
     if (dd->vmcoreinfo_.empty()) dd->vmcoreinfo_ = dd->notes_.vmcoreinfo;
     if (hd.max_mapnr == 0 || hd.max_mapnr > kMaxPfns)
@@ -100,7 +104,7 @@ Result<std::unique_ptr<DiskDump>> DiskDump::open(const ByteSource& bytes) {
     dd->valid_bitmap_.resize(words);
     dd->dump_bitmap_.resize(words);
     if (!bytes.read(bitmap_off, std::as_writable_bytes(std::span(dd->valid_bitmap_))) ||
-        !bytes.read(bitmap_off + bitmap_len / 2,
+        !bytes.read(bitmap_off + (bitmap_len / 2),
                     std::as_writable_bytes(std::span(dd->dump_bitmap_))))
         return fail(ErrorKind::kTruncated, "the page bitmaps are cut off");
     // Bits past max_mapnr must not count.
@@ -132,7 +136,8 @@ bool DiskDump::dumped(std::uint64_t pfn) const {
 }
 
 std::uint64_t DiskDump::rank(std::uint64_t pfn) const {
-    std::uint64_t w = pfn / 64, b = pfn % 64;
+    std::uint64_t w = pfn / 64;
+    std::uint64_t b = pfn % 64;
     std::uint64_t below = b ? (dump_bitmap_[w] & ((1ull << b) - 1)) : 0;
     return rank_[w] + static_cast<std::uint64_t>(std::popcount(below));
 }
@@ -159,6 +164,7 @@ Result<const std::byte*> DiskDump::page(std::uint64_t pfn) {
     for (std::size_t w = 0; w < kCacheWays; ++w)
         if (set[w].last_use < victim->last_use) victim = &set[w];
     Slot& slot = *victim;
+    // NOLINTNEXTLINE(modernize-avoid-c-arrays): a runtime-sized buffer left unzeroed (Slot::data)
     if (!slot.data) slot.data = std::make_unique_for_overwrite<std::byte[]>(bs);
     slot.pfn = ~0ull;
     auto r = decode(pfn, std::span(slot.data.get(), bs));
@@ -176,14 +182,15 @@ Result<> DiskDump::decode(std::uint64_t pfn, std::span<std::byte> dest) {
                        "page is not in the dump (excluded or beyond the dumped range)");
 
     std::array<std::byte, kPageDescSize> d{};
-    std::uint64_t desc_at = desc_offset_ + rank(pfn) * kPageDescSize;
+    std::uint64_t desc_at = desc_offset_ + (rank(pfn) * kPageDescSize);
     if (!bytes_.read(desc_at, d))
         return fail_at(ErrorKind::kNotInDump,
                        pfn * bs,
                        "the page descriptor is beyond the end of the file (truncated dump)");
     ByteReader pd(d);
-    std::uint64_t offset = *pd.u64(0);
-    std::uint32_t size = *pd.u32(8), flags = *pd.u32(12);
+    std::uint64_t offset = pd.u64(0).value_or(0);
+    std::uint32_t size = pd.u32(8).value_or(0);
+    std::uint32_t flags = pd.u32(12).value_or(0);
     // An all-zero descriptor was never written: makedumpfile stopped early (the header's
     // DUMP_DH_COMPRESSED_INCOMPLETE) or the file has a hole there.
     if (offset == 0 && size == 0 && flags == 0)

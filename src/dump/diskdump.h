@@ -90,7 +90,9 @@ class DiskDump final : public PhysicalMemory {
     struct Slot {
         std::uint64_t pfn = ~0ull;
         std::uint64_t last_use = 0;
-        std::unique_ptr<std::byte[]> data;  // block_size bytes, not zeroed: decoding fills them
+        // block_size bytes, not zeroed: decoding fills them.
+        // NOLINTNEXTLINE(modernize-avoid-c-arrays): runtime-sized; std::vector would zero it
+        std::unique_ptr<std::byte[]> data;
     };
     std::size_t cache_sets_ = kMinCacheSets;
     std::vector<Slot> cache_;

@@ -38,24 +38,24 @@ Result<std::unique_ptr<ElfVmcore>> ElfVmcore::open(const ByteSource& bytes) {
                     "ELF",
                     4) != 0)
         return fail(ErrorKind::kBadData, "not an ELF file");
-    if (*h.u8(4) != 2)
+    if (h.u8(4).value_or(0) != 2)
         return fail(ErrorKind::kUnsupported, "only 64-bit ELF vmcores are supported");
-    if (*h.u8(5) != 1)
+    if (h.u8(5).value_or(0) != 1)
         return fail(ErrorKind::kUnsupported, "only little-endian ELF vmcores are supported");
-    if (*h.u16(16) != kEtCore)
+    if (h.u16(16).value_or(0) != kEtCore)
         return fail(ErrorKind::kBadData, "ELF file is not a core dump (e_type != ET_CORE)");
-    if (*h.u16(18) != kEmX86_64)
+    if (h.u16(18).value_or(0) != kEmX86_64)
         return fail(ErrorKind::kUnsupported,
-                    fmt::format("ELF machine {} is not x86_64", *h.u16(18)));
-    std::uint64_t phoff = *h.u64(32);
-    std::uint16_t phentsize = *h.u16(54);
-    std::uint64_t phnum = *h.u16(56);
+                    fmt::format("ELF machine {} is not x86_64", h.u16(18).value_or(0)));
+    std::uint64_t phoff = h.u64(32).value_or(0);
+    std::uint16_t phentsize = h.u16(54).value_or(0);
+    std::uint64_t phnum = h.u16(56).value_or(0);
     if (phnum == 0xffff) {  // PN_XNUM: the real count is in section 0's sh_info
-        std::uint64_t shoff = *h.u64(40);
+        std::uint64_t shoff = h.u64(40).value_or(0);
         std::array<std::byte, 64> sh{};
         if (!bytes.read(shoff, sh))
             return fail(ErrorKind::kTruncated, "section header 0 is missing (PN_XNUM)");
-        phnum = *ByteReader(sh).u32(44);
+        phnum = ByteReader(sh).u32(44).value_or(0);
     }
     if (phentsize < kPhdrSize)
         return fail(ErrorKind::kBadData, "ELF program header entries are too small");
@@ -65,13 +65,15 @@ Result<std::unique_ptr<ElfVmcore>> ElfVmcore::open(const ByteSource& bytes) {
     std::unique_ptr<ElfVmcore> core(new ElfVmcore(bytes));
     for (std::uint64_t i = 0; i < phnum; ++i) {
         std::array<std::byte, kPhdrSize> ph{};
-        if (!bytes.read(phoff + i * phentsize, ph))
+        if (!bytes.read(phoff + (i * phentsize), ph))
             return fail_at(
-                ErrorKind::kTruncated, phoff + i * phentsize, "program header table is cut off");
+                ErrorKind::kTruncated, phoff + (i * phentsize), "program header table is cut off");
         ByteReader p(ph);
-        std::uint32_t type = *p.u32(0);
-        std::uint64_t offset = *p.u64(8), paddr = *p.u64(24), filesz = *p.u64(32),
-                      memsz = *p.u64(40);
+        std::uint32_t type = p.u32(0).value_or(0);
+        std::uint64_t offset = p.u64(8).value_or(0);
+        std::uint64_t paddr = p.u64(24).value_or(0);
+        std::uint64_t filesz = p.u64(32).value_or(0);
+        std::uint64_t memsz = p.u64(40).value_or(0);
         if (type == kPtNote) {
             if (filesz > kMaxNoteBytes) continue;
             auto v = bytes.view(offset, filesz);
@@ -116,10 +118,7 @@ Result<std::unique_ptr<ElfVmcore>> ElfVmcore::open(const ByteSource& bytes) {
 }
 
 const ElfVmcore::Segment* ElfVmcore::find(std::uint64_t paddr) const {
-    auto it = std::upper_bound(
-        segments_.begin(), segments_.end(), paddr, [](std::uint64_t a, const Segment& s) {
-            return a < s.paddr;
-        });
+    auto it = std::ranges::upper_bound(segments_, paddr, {}, &Segment::paddr);
     // Segments may overlap (kdump ELF: a kernel-text alias of RAM); search back while an
     // earlier segment can still reach paddr.
     while (it != segments_.begin()) {

@@ -11,14 +11,14 @@ namespace lockhound::dump {
 
 namespace {
 constexpr std::uint64_t kHeaderSize = 4096;
-constexpr char kSignature[] = "makedumpfile";
+constexpr std::array<char, 13> kSignature = {"makedumpfile"};
 constexpr std::uint64_t kMaxRecords = 1ull << 26;
 }  // namespace
 
 bool FlattenedSource::looks_flattened(const ByteSource& raw) {
     std::array<std::byte, 16> sig{};
     if (!raw.read(0, sig)) return false;
-    return std::memcmp(sig.data(), kSignature, sizeof kSignature) == 0;
+    return std::memcmp(sig.data(), kSignature.data(), kSignature.size()) == 0;
 }
 
 void FlattenedSource::paint(std::uint64_t start, std::uint64_t end, std::uint64_t file_pos) {
@@ -59,8 +59,8 @@ Result<std::unique_ptr<FlattenedSource>> FlattenedSource::open(std::unique_ptr<B
         std::array<std::byte, 16> hdr{};
         if (!r.read(pos, hdr)) break;
         ByteReader br(hdr);
-        auto off = static_cast<std::int64_t>(*br.be<std::uint64_t>(0));
-        auto len = static_cast<std::int64_t>(*br.be<std::uint64_t>(8));
+        auto off = static_cast<std::int64_t>(br.be<std::uint64_t>(0).value_or(0));
+        auto len = static_cast<std::int64_t>(br.be<std::uint64_t>(8).value_or(0));
         if (off < 0 || len < 0) {  // END_FLAG_FLAT_HEADER
             ended = true;
             break;

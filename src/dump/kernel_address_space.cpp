@@ -41,10 +41,10 @@ Result<std::uint64_t> KernelAddressSpace::walk(std::uint64_t vaddr) {
     std::uint64_t table = setup_.top_pgt_phys;
     int levels = setup_.five_level ? 5 : 4;
     for (int level = levels; level >= 1; --level) {
-        int shift = 12 + 9 * (level - 1);
+        int shift = 12 + (9 * (level - 1));
         std::uint64_t index = (vaddr >> shift) & 0x1ff;
         std::uint64_t entry = 0;
-        auto r = phys_.read_phys((table & kAddrMask) + index * 8,
+        auto r = phys_.read_phys((table & kAddrMask) + (index * 8),
                                  std::as_writable_bytes(std::span<std::uint64_t, 1>(&entry, 1)));
         if (!r) {
             Error e = r.error();

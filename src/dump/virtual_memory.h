@@ -8,6 +8,8 @@
 // Error carrying the faulting address; nothing here throws or reads out of bounds.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -49,13 +51,13 @@ class VirtualMemory {
     // A NUL-terminated string of at most max_len bytes (the NUL is not required).
     [[nodiscard]] Result<std::string> read_cstring(std::uint64_t vaddr, std::size_t max_len) {
         std::string s;
-        std::byte buf[64];
+        std::array<std::byte, 64> buf;
         while (s.size() < max_len) {
-            std::size_t chunk = std::min<std::size_t>(sizeof buf, max_len - s.size());
+            std::size_t chunk = std::min<std::size_t>(buf.size(), max_len - s.size());
             // Do not cross a page boundary in one read: the next page may be missing.
             std::uint64_t to_page_end = 4096 - (vaddr & 4095);
-            if (chunk > to_page_end) chunk = to_page_end;
-            auto r = read(vaddr, std::span(buf, chunk));
+            chunk = std::min<std::size_t>(chunk, to_page_end);
+            auto r = read(vaddr, std::span(buf.data(), chunk));
             if (!r) {
                 if (s.empty()) return std::unexpected(r.error());
                 return s;
