@@ -30,7 +30,7 @@ struct BtfDeleter {
     void operator()(btf* b) const { btf__free(b); }
 };
 
-int silent_print(enum libbpf_print_level, const char*, va_list) {
+int silent_print(enum libbpf_print_level /*level*/, const char* /*format*/, va_list /*args*/) {
     return 0;
 }
 
@@ -40,8 +40,12 @@ Result<> check_header(std::span<const std::byte> raw) {
     auto magic = r.u16(0);
     auto version = r.u8(2);
     auto hdr_len = r.u32(4);
-    auto type_off = r.u32(8), type_len = r.u32(12), str_off = r.u32(16), str_len = r.u32(20);
-    if (!magic || !str_len) return fail(ErrorKind::kTruncated, "BTF: shorter than its header");
+    auto type_off = r.u32(8);
+    auto type_len = r.u32(12);
+    auto str_off = r.u32(16);
+    auto str_len = r.u32(20);
+    if (!magic || !version || !hdr_len || !type_off || !type_len || !str_off || !str_len)
+        return fail(ErrorKind::kTruncated, "BTF: shorter than its header");
     if (*magic != kBtfMagic)
         return fail(ErrorKind::kBadData, fmt::format("BTF: bad magic {:#06x}", *magic));
     if (*version != 1)
@@ -361,7 +365,8 @@ std::optional<MemberInfo> BtfTypes::member(std::string_view struct_name, std::st
     std::uint64_t bits = 0;
     for (std::size_t i = 0; i < parts->size(); ++i) {
         const auto& part = (*parts)[i];
-        std::uint32_t mtype = 0, bit_size = 0;
+        std::uint32_t mtype = 0;
+        std::uint32_t bit_size = 0;
         std::uint64_t mbits = 0;
         if (!im.find_member(cur, part.name, bits, &mtype, &mbits, &bit_size, 0))
             return std::nullopt;

@@ -5,6 +5,7 @@
 #include <gelf.h>
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <mutex>
 #include <set>
@@ -34,7 +35,7 @@ constexpr int kMaxTypeDepth = 64;  // typedef/qualifier chains, pointer names, a
 // speed-up: a lookup scans on in file order until it finds its name, wherever it is. In file
 // (link) order mutex_waiter is first defined in unit ~330 of ~2350 (kernel/locking/mutex.c);
 // the ~470k top-level DIEs before it cost ~100 ms, half of `lockhound analyze` with DWARF.
-constexpr std::string_view kPreferredFunctions[] = {
+constexpr std::array<std::string_view, 7> kPreferredFunctions = {
     "mutex_lock",     // kernel/locking/mutex.c: struct mutex_waiter
     "down_read",      // kernel/locking/rwsem.c: struct rwsem_waiter, enum rwsem_waiter_type
     "down",           // kernel/locking/semaphore.c: struct semaphore_waiter
@@ -111,7 +112,7 @@ std::optional<std::int64_t> const_attr(Dwarf_Die* die, unsigned int name) {
 
 // Bit offset of a member from the start of its struct (0 for union members).
 std::optional<std::uint64_t> member_bit_offset(Dwarf_Die* member) {
-    if (auto dbo = udata_attr(member, DW_AT_data_bit_offset)) return *dbo;
+    if (auto dbo = udata_attr(member, DW_AT_data_bit_offset)) return dbo;
     std::uint64_t bytes = 0;
     Dwarf_Attribute attr;
     if (dwarf_attr_integrate(member, DW_AT_data_member_location, &attr)) {
@@ -216,9 +217,8 @@ void DwarfTypes::Impl::list_preferred_units() {
         if (!gelf_getsym(data, static_cast<int>(i), &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
             continue;
         const char* name = elf_strptr(elf, shdr.sh_link, sym.st_name);
-        if (name && std::find(std::begin(kPreferredFunctions),
-                              std::end(kPreferredFunctions),
-                              std::string_view(name)) != std::end(kPreferredFunctions))
+        if (name && std::ranges::find(kPreferredFunctions, std::string_view(name)) !=
+                        kPreferredFunctions.end())
             addresses.push_back(sym.st_value);
     }
     // Their units, from .debug_aranges read here: libdw's dwarf_addrdie would create every unit
@@ -262,7 +262,8 @@ bool DwarfTypes::Impl::scan_next_unit() {
         Dwarf_CU* next = nullptr;
         Dwarf_Half version = 0;
         std::uint8_t unit_type = 0;
-        Dwarf_Die cudie, subdie;
+        Dwarf_Die cudie;
+        Dwarf_Die subdie;
         if (dwarf_get_units(dwarf.get(), cu, &next, &version, &unit_type, &cudie, &subdie) != 0) {
             done = true;
             return false;
@@ -373,9 +374,12 @@ TypeDesc DwarfTypes::Impl::describe_type(Dwarf_Die* type, int depth) {
     switch (tag) {
         case DW_TAG_base_type: {
             auto enc = udata_attr(&t, DW_AT_encoding).value_or(0);
-            d.kind = enc == DW_ATE_boolean                                  ? TypeKind::kBool
-                     : (enc == DW_ATE_float || enc == DW_ATE_complex_float) ? TypeKind::kOther
-                                                                            : TypeKind::kInteger;
+            if (enc == DW_ATE_boolean)
+                d.kind = TypeKind::kBool;
+            else if (enc == DW_ATE_float || enc == DW_ATE_complex_float)
+                d.kind = TypeKind::kOther;
+            else
+                d.kind = TypeKind::kInteger;
             d.size = udata_attr(&t, DW_AT_byte_size).value_or(0);
             d.name = name ? name : "";
             break;

@@ -22,7 +22,8 @@ struct SectionClass {
 };
 
 std::vector<SectionClass> classify_sections(Elf* elf) {
-    std::size_t count = 0, shstrndx = 0;
+    std::size_t count = 0;
+    std::size_t shstrndx = 0;
     if (elf_getshdrnum(elf, &count) != 0) count = 0;
     if (elf_getshdrstrndx(elf, &shstrndx) != 0) shstrndx = 0;
     std::vector<SectionClass> out(count);

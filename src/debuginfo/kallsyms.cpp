@@ -104,13 +104,13 @@ Result<std::size_t> decode_kallsyms(dump::VirtualMemory& mem,
     const std::uint32_t count = *num;
 
     // Token index (256 u16) and token table (256 NUL-terminated strings).
-    auto index_bytes = mem.read_bytes(where.token_index, 256 * 2);
+    auto index_bytes = mem.read_bytes(where.token_index, std::size_t{256} * 2);
     if (!index_bytes)
         return std::unexpected(with_context(index_bytes.error(), "kallsyms_token_index"));
     ByteReader index_reader(*index_bytes);
     std::array<std::uint16_t, 256> token_index{};
-    for (std::size_t i = 0; i < 256; ++i) token_index[i] = *index_reader.u16(2 * i);
-    std::size_t max_index = *std::max_element(token_index.begin(), token_index.end());
+    for (std::size_t i = 0; i < 256; ++i) token_index[i] = index_reader.u16(2 * i).value_or(0);
+    std::size_t max_index = *std::ranges::max_element(token_index);
     std::uint64_t table_len = max_index + kMaxTokenLength + 1;
     // The token table normally ends where the index starts; prefer that exact length.
     if (where.token_index > where.token_table &&
@@ -182,7 +182,7 @@ Result<std::size_t> decode_kallsyms(dump::VirtualMemory& mem,
 
         std::uint64_t address;
         if (relative) {
-            std::int32_t off = *addrs.i32(std::uint64_t{i} * 4);
+            std::int32_t off = addrs.i32(std::uint64_t{i} * 4).value_or(0);
             if (!where.absolute_percpu)
                 address = relative_base + static_cast<std::uint32_t>(off);
             else if (off >= 0)
@@ -190,7 +190,7 @@ Result<std::size_t> decode_kallsyms(dump::VirtualMemory& mem,
             else
                 address = relative_base - 1 - static_cast<std::uint64_t>(off);
         } else {
-            address = *addrs.u64(std::uint64_t{i} * 8);
+            address = addrs.u64(std::uint64_t{i} * 8).value_or(0);
         }
         out.add(Symbol{.address = address,
                        .size = 0,

@@ -34,7 +34,8 @@ bool preferred(const Symbol& a, const Symbol& b) {
         return std::make_tuple(
             rank == 2, leading_underscores(s.name), s.size == 0, rank, std::string_view(s.module));
     };
-    auto ka = key(a), kb = key(b);
+    auto ka = key(a);
+    auto kb = key(b);
     if (ka != kb) return ka < kb;
     return a.name < b.name;
 }
@@ -97,7 +98,7 @@ void SymbolTable::finalize() {
     for (std::size_t i = done; i < symbols_.size(); ++i)
         order[i - done] = {symbols_[i].address, static_cast<std::uint32_t>(i)};
     // Plain integer keys first (cheap comparisons), then the preference only among aliases.
-    std::sort(order.begin(), order.end());
+    std::ranges::sort(order);
     for (std::size_t i = 0; i < order.size();) {
         std::size_t j = i + 1;
         while (j < order.size() && order[j].first == order[i].first) ++j;
@@ -120,10 +121,8 @@ void SymbolTable::finalize() {
     bool append = done == 0 || tail.empty() || !by_address(tail.front(), symbols_.back());
     for (auto& t : tail) symbols_.push_back(std::move(t));
     if (!append)
-        std::inplace_merge(symbols_.begin(),
-                           symbols_.begin() + static_cast<std::ptrdiff_t>(done),
-                           symbols_.end(),
-                           by_address);
+        std::ranges::inplace_merge(
+            symbols_, symbols_.begin() + static_cast<std::ptrdiff_t>(done), by_address);
     sorted_prefix_ = symbols_.size();
 
     max_end_.resize(symbols_.size());
@@ -207,10 +206,7 @@ std::optional<std::uint64_t> SymbolTable::address_of(std::string_view name) cons
 
 std::optional<ResolvedAddress> SymbolTable::lookup(std::uint64_t addr) const {
     if (!finalized_ || symbols_.empty()) return std::nullopt;
-    auto it = std::upper_bound(
-        symbols_.begin(), symbols_.end(), addr, [](std::uint64_t a, const Symbol& s) {
-            return a < s.address;
-        });
+    auto it = std::ranges::upper_bound(symbols_, addr, {}, &Symbol::address);
     if (it == symbols_.begin()) return std::nullopt;
     std::size_t last = static_cast<std::size_t>(it - symbols_.begin()) - 1;
     std::uint64_t start = symbols_[last].address;
@@ -249,7 +245,10 @@ std::optional<ResolvedAddress> SymbolTable::lookup(std::uint64_t addr) const {
     //    starts further below (nested objects). max_end_ bounds the walk; the step cap keeps one
     //    absurd size (garbage input) from making every lookup linear.
     std::size_t steps = 0;
-    for (std::size_t j = first; j-- > 0 && max_end_[j] > addr && steps++ < kMaxWalk;) {
+    for (std::size_t j = first; j > 0;) {
+        --j;
+        if (max_end_[j] <= addr || steps >= kMaxWalk) break;
+        ++steps;
         const Symbol& s = symbols_[j];
         if (s.size == 0 || addr - s.address >= s.size) continue;
         while (j > 0 && symbols_[j - 1].address == s.address) --j;

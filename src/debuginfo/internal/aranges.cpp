@@ -49,7 +49,8 @@ std::vector<std::uint64_t> units_of_addresses(std::span<const std::byte> aranges
         at = pos + (header_end + tuple - 1) / tuple * tuple;
         bool hit = false;
         for (; at + tuple <= end && !hit; at += tuple) {
-            std::uint64_t start = 0, size = 0;
+            std::uint64_t start = 0;
+            std::uint64_t size = 0;
             if (*address_size == 8) {
                 start = *r.u64(at);
                 size = *r.u64(at + 8);
@@ -58,12 +59,10 @@ std::vector<std::uint64_t> units_of_addresses(std::span<const std::byte> aranges
                 size = *r.u32(at + 4);
             }
             if (start == 0 && size == 0) break;
-            hit = std::any_of(addresses.begin(), addresses.end(), [&](std::uint64_t a) {
-                return a >= start && a - start < size;
-            });
+            hit = std::ranges::any_of(
+                addresses, [&](std::uint64_t a) { return a >= start && a - start < size; });
         }
-        if (hit && std::find(units.begin(), units.end(), *unit) == units.end())
-            units.push_back(*unit);
+        if (hit && std::ranges::find(units, *unit) == units.end()) units.push_back(*unit);
         pos = end;
     }
     return units;

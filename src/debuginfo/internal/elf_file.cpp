@@ -49,7 +49,7 @@ Result<ElfFile> ElfFile::open(const std::string& path) {
 }
 
 static std::string to_hex(const unsigned char* p, std::size_t n) {
-    static constexpr char kDigits[] = "0123456789abcdef";
+    static constexpr std::string_view kDigits = "0123456789abcdef";
     std::string s;
     s.reserve(2 * n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -68,7 +68,8 @@ Result<std::string> ElfFile::build_id() const {
         if (!data || !data->d_buf) continue;
         std::size_t off = 0;
         GElf_Nhdr nhdr;
-        std::size_t name_off = 0, desc_off = 0;
+        std::size_t name_off = 0;
+        std::size_t desc_off = 0;
         while (off < data->d_size &&
                (off = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
             const char* name = static_cast<const char*>(data->d_buf) + name_off;
