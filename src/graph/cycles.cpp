@@ -46,8 +46,10 @@ std::vector<Cycle> find_cycles(const WaitForGraph& g, std::vector<int>& cycle_in
 
     cycle_index.assign(g.vertex_count(), -1);
     for (std::size_t i = 0; i < cycles.size(); ++i) {
-        for (int pid : cycles[i].pids) cycle_index[*g.task_vertex(pid)] = static_cast<int>(i);
-        for (auto a : cycles[i].locks) cycle_index[*g.lock_vertex(a)] = static_cast<int>(i);
+        for (int pid : cycles[i].pids)
+            if (auto v = g.task_vertex(pid)) cycle_index[*v] = static_cast<int>(i);
+        for (auto a : cycles[i].locks)
+            if (auto v = g.lock_vertex(a)) cycle_index[*v] = static_cast<int>(i);
     }
     return cycles;
 }

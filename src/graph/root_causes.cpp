@@ -81,7 +81,8 @@ std::vector<RootCause> find_root_causes(const WaitForGraph& g,
         if (count == blocked_by_task.end() || count->second == 0) continue;
         add(t, std::nullopt);
     }
-    for (std::size_t i = 0; i < cycles.size(); ++i) add(*g.task_vertex(cycles[i].pids.front()), i);
+    for (std::size_t i = 0; i < cycles.size(); ++i)
+        if (auto v = g.task_vertex(cycles[i].pids.front())) add(*v, i);
     std::ranges::sort(roots, [](const RootCause& a, const RootCause& b) {
         if (a.blocked_count != b.blocked_count) return a.blocked_count > b.blocked_count;
         return a.task.pid < b.task.pid;

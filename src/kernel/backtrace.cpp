@@ -1,5 +1,7 @@
 #include "kernel/backtrace.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace lockhound::kernel {
@@ -11,9 +13,7 @@ std::string StackFrame::symbol() const {
 
 bool Backtrace::reliable() const {
     if (error) return false;
-    for (const auto& f : frames)
-        if (!f.reliable()) return false;
-    return true;
+    return std::ranges::all_of(frames, [](const auto& f) { return f.reliable(); });
 }
 
 int Backtrace::find(std::string_view name) const {

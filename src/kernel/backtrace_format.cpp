@@ -73,7 +73,7 @@ std::vector<std::string> format_backtrace(const Backtrace& bt, const BacktraceFo
         if (o.words && !f.words.empty()) {
             const std::uint64_t base = f.words_start;
             for (std::size_t w = 0; w < f.words.size(); w += 4) {
-                std::string line = fmt::format("{}    {:016x}:", in, base + w * 8);
+                std::string line = fmt::format("{}    {:016x}:", in, base + (w * 8));
                 for (std::size_t k = w; k < f.words.size() && k < w + 4; ++k)
                     line += fmt::format(" {:016x}", f.words[k]);
                 out.push_back(std::move(line));

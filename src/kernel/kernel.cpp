@@ -95,17 +95,16 @@ std::optional<std::uint64_t> Kernel::offset_of(std::string_view struct_name,
 }
 
 const std::vector<Task>& Kernel::tasks() {
-    if (!impl_->tasks) {
-        TaskWalkResult r = walk_tasks(*this);
-        for (auto& p : r.problems) warn(std::move(p));
-        impl_->tasks = std::move(r.tasks);
-        for (std::size_t i = 0; i < impl_->tasks->size(); ++i) {
-            const Task& t = (*impl_->tasks)[i];
-            impl_->by_address.emplace(t.address, i);
-            if (!t.is_idle || t.pid != 0) impl_->by_pid.emplace(t.pid, i);
-        }
+    if (impl_->tasks) return *impl_->tasks;
+    TaskWalkResult r = walk_tasks(*this);
+    for (auto& p : r.problems) warn(std::move(p));
+    const auto& tasks = impl_->tasks.emplace(std::move(r.tasks));
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        const Task& t = tasks[i];
+        impl_->by_address.emplace(t.address, i);
+        if (!t.is_idle || t.pid != 0) impl_->by_pid.emplace(t.pid, i);
     }
-    return *impl_->tasks;
+    return tasks;
 }
 
 const Task* Kernel::task_by_pid(int pid) {

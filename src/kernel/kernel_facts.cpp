@@ -36,7 +36,7 @@ KernelFacts read_kernel_facts(Kernel& k) {
         if (!off) {
             auto seq = k.types().struct_size("seqcount_raw_spinlock");
             auto sec = k.offset_of("timekeeper", "ktime_sec");
-            if (seq && sec && *seq <= 64) off = (*seq + 7) / 8 * 8 + *sec;
+            if (seq && sec && *seq <= 64) off = ((*seq + 7) / 8 * 8) + *sec;
         }
         if (off) {
             if (auto s = mem.read_u64(*tk + *off); s && *s < (1ull << 40)) f.uptime_seconds = *s;

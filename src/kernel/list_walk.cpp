@@ -1,5 +1,6 @@
 #include "kernel/list_walk.h"
 
+#include <array>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -34,7 +35,7 @@ ListWalk walk_list(dump::VirtualMemory& mem, std::uint64_t head, const ListWalkO
                             fmt::format("list longer than {} entries; stopped", options.max_nodes));
             return w;
         }
-        std::uint64_t words[2];
+        std::array<std::uint64_t, 2> words{};
         auto r = mem.read(node, std::as_writable_bytes(std::span(words)));
         if (!r) {
             w.error = r.error();

@@ -75,7 +75,7 @@ void read_module_symbols(Kernel& k, const ModuleLayout& l, const Module& m, Modu
     ByteReader sr(*syms);
     std::uint32_t max_name = 0;
     for (std::uint32_t i = 0; i < *num; ++i)
-        max_name = std::max(max_name, *sr.u32(i * kElfSymSize));
+        max_name = std::max(max_name, sr.u32(i * kElfSymSize).value_or(0));
     std::uint64_t str_len = std::min<std::uint64_t>(max_name + 512, kMaxStrtab);
     // The string table may end before a page boundary; read what is readable.
     std::vector<std::byte> strs;
@@ -89,13 +89,15 @@ void read_module_symbols(Kernel& k, const ModuleLayout& l, const Module& m, Modu
     if (typetab) {
         if (auto t = mem.read_bytes(*typetab, *num)) types = std::move(*t);
     }
-    ByteReader str(strs), ty(types);
+    ByteReader str(strs);
+    ByteReader ty(types);
     for (std::uint32_t i = 0; i < *num; ++i) {
         std::uint64_t at = i * kElfSymSize;
-        std::uint32_t name_off = *sr.u32(at);
-        std::uint8_t info = *sr.u8(at + 4);
-        std::uint16_t shndx = *sr.u16(at + 6);
-        std::uint64_t value = *sr.u64(at + 8), size = *sr.u64(at + 16);
+        std::uint32_t name_off = sr.u32(at).value_or(0);
+        std::uint8_t info = sr.u8(at + 4).value_or(0);
+        std::uint16_t shndx = sr.u16(at + 6).value_or(0);
+        std::uint64_t value = sr.u64(at + 8).value_or(0);
+        std::uint64_t size = sr.u64(at + 16).value_or(0);
         if (value == 0 || shndx == 0) continue;  // undefined
         std::string_view name = str.cstring(name_off, 512);
         if (name.empty()) continue;
@@ -105,7 +107,7 @@ void read_module_symbols(Kernel& k, const ModuleLayout& l, const Module& m, Modu
         else
             type = (info & 0xf) == 2 ? 't' : 'd';  // STT_FUNC
         if (type == 'U' || type == 'u' || type == 'a' || type == 'A') continue;
-        out.symbols.push_back(debuginfo::Symbol{value, size, std::string(name), m.name, type});
+        out.symbols.emplace_back(value, size, std::string(name), m.name, type);
     }
 }
 

@@ -118,7 +118,7 @@ OrcEntry decode_orc_entry(std::int16_t sp_offset,
             if (e.sp_reg == OrcReg::kUndefined) {
                 e.type = end ? OrcType::kEndOfStack : OrcType::kUndefined;
             } else {
-                static constexpr OrcType kTypes[] = {
+                static constexpr std::array<OrcType, 4> kTypes = {
                     OrcType::kCall, OrcType::kRegs, OrcType::kRegsPartial, OrcType::kInvalid};
                 e.type = kTypes[type];
             }
@@ -132,14 +132,14 @@ OrcEntry decode_orc_entry(std::int16_t sp_offset,
         case OrcFormat::kV4: {
             e.sp_reg = format == OrcFormat::kV3 ? old_reg(sp) : new_reg(sp);
             e.bp_reg = format == OrcFormat::kV3 ? old_reg(bp) : new_reg(bp);
-            static constexpr OrcType kTypes[] = {OrcType::kUndefined,
-                                                 OrcType::kEndOfStack,
-                                                 OrcType::kCall,
-                                                 OrcType::kRegs,
-                                                 OrcType::kRegsPartial,
-                                                 OrcType::kInvalid,
-                                                 OrcType::kInvalid,
-                                                 OrcType::kInvalid};
+            static constexpr std::array<OrcType, 8> kTypes = {OrcType::kUndefined,
+                                                              OrcType::kEndOfStack,
+                                                              OrcType::kCall,
+                                                              OrcType::kRegs,
+                                                              OrcType::kRegsPartial,
+                                                              OrcType::kInvalid,
+                                                              OrcType::kInvalid,
+                                                              OrcType::kInvalid};
             e.type = kTypes[(bits >> 8) & 7];
             e.signal = (bits >> 11) & 1;
             break;
@@ -172,7 +172,7 @@ OrcFormat orc_format_from_release(std::string_view release) {
     s.remove_prefix(1);
     auto minor = take_number(s);
     if (!minor) return OrcFormat::kV1;
-    unsigned version = *major * 1000 + *minor;
+    unsigned version = (*major * 1000) + *minor;
     if (version >= 7001) return OrcFormat::kV4;
     if (version >= 6004) return OrcFormat::kV3;
     if (version == 6003) return OrcFormat::kV2;
@@ -201,10 +201,15 @@ std::optional<OrcFormat> orc_format_from_shape(std::span<const std::byte> entrie
     const std::size_t n = entries.size() / kOrcEntrySize;
     ByteReader r(entries);
     // Every entry is looked at: the end-of-stack entries that tell v1 from v2 are rare.
-    std::size_t with_sp = 0, type_low = 0, type_two = 0, sp_five = 0, sp_three = 0;
-    bool bit11 = false, high_bits = false;
+    std::size_t with_sp = 0;
+    std::size_t type_low = 0;
+    std::size_t type_two = 0;
+    std::size_t sp_five = 0;
+    std::size_t sp_three = 0;
+    bool bit11 = false;
+    bool high_bits = false;
     for (std::size_t i = 0; i < n; ++i) {
-        std::uint16_t bits = r.u16(i * kOrcEntrySize + 4).value_or(0);
+        std::uint16_t bits = r.u16((i * kOrcEntrySize) + 4).value_or(0);
         unsigned sp = bits & 0xf;
         if (bits & 0x800) bit11 = true;
         if (bits & 0xf000) high_bits = true;

@@ -56,8 +56,8 @@ Result<OrcTable> OrcTable::from_raw(std::uint64_t ip_table_addr,
         t.ips_[i] =
             ip_table_addr + i * 4 + static_cast<std::uint64_t>(static_cast<std::int64_t>(rel));
         t.entries_[i] = decode_orc_entry(orr.le<std::int16_t>(i * kOrcEntrySize).value_or(0),
-                                         orr.le<std::int16_t>(i * kOrcEntrySize + 2).value_or(0),
-                                         orr.u16(i * kOrcEntrySize + 4).value_or(0),
+                                         orr.le<std::int16_t>((i * kOrcEntrySize) + 2).value_or(0),
+                                         orr.u16((i * kOrcEntrySize) + 4).value_or(0),
                                          format);
     }
     t.sort_if_needed();
@@ -90,8 +90,9 @@ void OrcTable::sort_if_needed() {
     }
     if (sorted) return;
     std::vector<std::size_t> order(ips_.size());
+    // NOLINTNEXTLINE(modernize-use-ranges): libstdc++ 12 has no std::ranges::iota
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    std::ranges::stable_sort(order, [&](std::size_t a, std::size_t b) {
         if (ips_[a] != ips_[b]) return ips_[a] < ips_[b];
         return weak(entries_[a]) && !weak(entries_[b]);
     });
@@ -110,7 +111,7 @@ bool OrcTable::set_lookup_blocks(std::uint64_t text_start,
                                  std::span<const std::uint32_t> words) {
     lookup_.clear();
     if (ips_.empty() || text_end <= text_start) return false;
-    const std::uint64_t blocks = (text_end - text_start) / kLookupBlockSize + 1;
+    const std::uint64_t blocks = ((text_end - text_start) / kLookupBlockSize) + 1;
     // A bound against absurd text ranges from untrusted symbols (1 GiB of text at most).
     if (blocks > (1ull << 30) / kLookupBlockSize + 1) return false;
     std::vector<std::uint32_t> lookup;
@@ -118,7 +119,7 @@ bool OrcTable::set_lookup_blocks(std::uint64_t text_start,
         lookup.resize(blocks + 1);
         for (std::uint64_t i = 0; i <= blocks; ++i) {
             std::size_t idx =
-                rightmost_at_or_below(ips_, 0, ips_.size(), text_start + i * kLookupBlockSize);
+                rightmost_at_or_below(ips_, 0, ips_.size(), text_start + (i * kLookupBlockSize));
             lookup[i] = idx == ips_.size() ? 0 : static_cast<std::uint32_t>(idx);
         }
     } else {
@@ -129,7 +130,7 @@ bool OrcTable::set_lookup_blocks(std::uint64_t text_start,
         for (std::size_t i = 0; i < lookup.size(); ++i) {
             if (lookup[i] >= ips_.size()) return false;
             if (i > 0 && lookup[i] < lookup[i - 1]) return false;
-            std::uint64_t block_start = text_start + i * kLookupBlockSize;
+            std::uint64_t block_start = text_start + (i * kLookupBlockSize);
             if (lookup[i] > 0 && ips_[lookup[i]] > block_start) return false;
             // (The last word is for _etext, which may lie before its block's start.)
             if (i + 1 < lookup.size() && lookup[i] + 1 < ips_.size() &&
@@ -146,7 +147,8 @@ bool OrcTable::set_lookup_blocks(std::uint64_t text_start,
 
 const OrcEntry* OrcTable::find(std::uint64_t ip) const {
     if (ips_.empty() || ip < ips_.front() || ip >= end_) return nullptr;
-    std::size_t lo = 0, hi = ips_.size();
+    std::size_t lo = 0;
+    std::size_t hi = ips_.size();
     if (!lookup_.empty() && ip >= lookup_start_ && ip < lookup_end_) {
         std::uint64_t idx = (ip - lookup_start_) / kLookupBlockSize;
         if (idx + 1 < lookup_.size()) {
@@ -172,19 +174,13 @@ void OrcTables::add_module(OrcTable table, std::uint64_t text_start, std::uint64
     // The last entry covers up to the end of the module's text.
     table.set_end(std::max(table.end(), text_end));
     ModuleTable m{std::move(table), text_start, text_end};
-    auto pos = std::upper_bound(
-        modules_.begin(), modules_.end(), m.start, [](std::uint64_t s, const ModuleTable& x) {
-            return s < x.start;
-        });
+    auto pos = std::ranges::upper_bound(modules_, m.start, {}, &ModuleTable::start);
     modules_.insert(pos, std::move(m));
 }
 
 OrcTables::Found OrcTables::find(std::uint64_t ip) const {
     if (const OrcEntry* e = kernel_.find(ip)) return {e, &kernel_};
-    auto it = std::upper_bound(
-        modules_.begin(), modules_.end(), ip, [](std::uint64_t a, const ModuleTable& x) {
-            return a < x.start;
-        });
+    auto it = std::ranges::upper_bound(modules_, ip, {}, &ModuleTable::start);
     // Module ranges do not overlap, but be tolerant: look at a few candidates below ip.
     for (int k = 0; k < 4 && it != modules_.begin(); ++k) {
         --it;

@@ -21,7 +21,7 @@ Result<std::uint64_t> percpu_address(Kernel& kernel, std::string_view symbol, in
     if (!base) return fail(ErrorKind::kNotFound, "no __per_cpu_offset symbol");
     auto sym = kernel.symbols().address_of(symbol);
     if (!sym) return fail(ErrorKind::kNotFound, fmt::format("no per-CPU symbol {}", symbol));
-    auto off = kernel.memory().read_u64(*base + static_cast<std::uint64_t>(cpu) * 8);
+    auto off = kernel.memory().read_u64(*base + (static_cast<std::uint64_t>(cpu) * 8));
     if (!off) return std::unexpected(off.error());
     return *sym + *off;
 }

@@ -42,7 +42,7 @@ std::vector<StackHit> search_stacks(Kernel& kernel,
         if (!s) continue;
         for (std::size_t i = 0; i < s->words.size(); ++i) {
             if ((s->words[i] & mask) != want) continue;
-            std::uint64_t slot = s->base + i * 8;
+            std::uint64_t slot = s->base + (i * 8);
             hits.push_back(StackHit{&t, slot, slot < s->live_sp});
         }
     }

@@ -24,7 +24,7 @@ struct StackSnapshot {
     std::uint64_t base = 0;            // first word read: task->stack, or live_sp for kLive
     std::uint64_t live_sp = 0;         // first live slot (saved SP or CPU RSP)
     std::vector<std::uint64_t> words;  // base .. the top of the THREAD_SIZE region
-    std::uint64_t top() const { return base + words.size() * 8; }
+    std::uint64_t top() const { return base + (words.size() * 8); }
     bool contains(std::uint64_t addr) const { return addr >= base && addr < top(); }
     std::optional<std::uint64_t> word_at(std::uint64_t addr) const {
         if (!contains(addr) || (addr & 7)) return std::nullopt;

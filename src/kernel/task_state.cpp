@@ -1,6 +1,7 @@
 #include "kernel/task_state.h"
 
 #include <bit>
+#include <string_view>
 
 namespace lockhound::kernel {
 
@@ -11,7 +12,7 @@ constexpr std::uint64_t kNoload = 0x400;
 constexpr std::uint64_t kIdle = kUninterruptible | kNoload;
 constexpr std::uint64_t kReportIdle = kReport + 1;
 constexpr std::uint64_t kRtlockWait = 0x1000;
-constexpr char kLetters[] = "RSDTtXZPI";
+constexpr std::string_view kLetters = "RSDTtXZPI";
 }  // namespace
 
 char task_state_letter(std::uint64_t state, std::uint64_t exit_state) {
@@ -19,7 +20,7 @@ char task_state_letter(std::uint64_t state, std::uint64_t exit_state) {
     if ((state & kIdle) == kIdle) s = kReportIdle;
     if (state & kRtlockWait) s = kUninterruptible;
     auto index = static_cast<unsigned>(std::bit_width(s));
-    return index < sizeof(kLetters) - 1 ? kLetters[index] : '?';
+    return index < kLetters.size() ? kLetters[index] : '?';
 }
 
 bool task_state_is_uninterruptible(std::uint64_t state) {

@@ -26,7 +26,8 @@ bool agrees_with_memory(const OrcTable& t,
     ByteReader r(*bytes);
     std::size_t same = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        std::uint64_t ip = *start + i * 4 + static_cast<std::uint64_t>(std::int64_t{*r.i32(i * 4)});
+        std::uint64_t ip =
+            *start + (i * 4) + static_cast<std::uint64_t>(std::int64_t{r.i32(i * 4).value_or(0)});
         if (ip == t.ip_at(i)) ++same;
     }
     if (same * 10 >= n * 9) return true;
@@ -75,7 +76,7 @@ Result<> TaskUnwinder::load(const TaskUnwinderOptions& options) {
         unwinder_->add_text(*stext, *etext, "");
     } else {
         unwinder_->add_text(tables_.kernel().first_ip(), tables_.kernel().end(), "");
-        notes_.push_back("no _stext/_etext: kernel text taken from the ORC table");
+        notes_.emplace_back("no _stext/_etext: kernel text taken from the ORC table");
     }
     auto sinit = symbols.address_of("_sinittext");
     auto einit = symbols.address_of("_einittext");
@@ -102,14 +103,14 @@ Result<> TaskUnwinder::load(const TaskUnwinderOptions& options) {
 
     frame_size_ = k.types().struct_size("inactive_task_frame").value_or(0);
     if (frame_size_ == 0)
-        notes_.push_back("no struct inactive_task_frame: its size is guessed per task");
+        notes_.emplace_back("no struct inactive_task_frame: its size is guessed per task");
     return {};
 }
 
 const std::vector<StackRegion>& TaskUnwinder::cpu_stacks(int cpu) {
     const auto index = static_cast<std::size_t>(cpu);
     if (cpu_stacks_.size() <= index) cpu_stacks_.resize(index + 1);
-    if (cpu_stacks_[index]) return *cpu_stacks_[index];
+    if (const auto& cached = cpu_stacks_[index]) return *cached;
     std::vector<StackRegion> out;
     Kernel& k = kernel_;
     // IRQ stack: the per-CPU pointer holds its top (6.1: top - 8; pcpu_hot from 6.2).
@@ -138,8 +139,7 @@ const std::vector<StackRegion>& TaskUnwinder::cpu_stacks(int cpu) {
             }
         }
     }
-    cpu_stacks_[index] = std::move(out);
-    return *cpu_stacks_[index];
+    return cpu_stacks_[index].emplace(std::move(out));
 }
 
 std::vector<StackRegion> TaskUnwinder::stacks_of(const Task& task) {

@@ -98,26 +98,28 @@ class Walker {
         ByteReader b(buf);
         Task t;
         t.address = addr;
-        t.pid = *b.i32(l_.pid);
-        t.tgid = *b.i32(l_.tgid);
+        t.pid = b.i32(l_.pid).value_or(0);
+        t.tgid = b.i32(l_.tgid).value_or(0);
         t.comm = std::string(b.cstring(l_.comm, kCommLen));
-        t.state_raw = l_.state_size == 4 ? *b.u32(l_.state) : *b.u64(l_.state);
-        t.exit_state = *b.u32(l_.exit_state);
+        t.state_raw =
+            l_.state_size == 4 ? b.u32(l_.state).value_or(0) : b.u64(l_.state).value_or(0);
+        t.exit_state = b.u32(l_.exit_state).value_or(0);
         t.state = task_state_letter(t.state_raw, t.exit_state);
-        if (l_.cpu) t.cpu = *b.i32(*l_.cpu);
-        if (l_.on_cpu) t.on_cpu = *b.i32(*l_.on_cpu) != 0;
-        t.stack_base = *b.u64(l_.stack);
+        if (l_.cpu) t.cpu = b.i32(*l_.cpu).value_or(0);
+        if (l_.on_cpu) t.on_cpu = b.i32(*l_.on_cpu).value_or(0) != 0;
+        t.stack_base = b.u64(l_.stack).value_or(0);
         t.stack_size = tsize_;
-        t.saved_sp = *b.u64(l_.thread_sp);
-        t.mm = *b.u64(l_.mm);
-        signal_[addr] = *b.u64(l_.signal);
+        t.saved_sp = b.u64(l_.thread_sp).value_or(0);
+        t.mm = b.u64(l_.mm).value_or(0);
+        signal_[addr] = b.u64(l_.signal).value_or(0);
         index_[addr] = out_.tasks.size();
         out_.tasks.push_back(std::move(t));
         return out_.tasks.size() - 1;
     }
 
     void add_threads(std::uint64_t leader) {
-        std::uint64_t head = 0, link = 0;
+        std::uint64_t head = 0;
+        std::uint64_t link = 0;
         if (l_.signal_thread_head && l_.thread_node) {
             head = signal_[leader] + *l_.signal_thread_head;
             link = *l_.thread_node;
@@ -151,9 +153,8 @@ class Walker {
             off += n;
         }
         auto readable = [&](std::uint64_t off, std::uint64_t len) {
-            for (auto [b, e] : missing)
-                if (off < e && off + len > b) return false;
-            return true;
+            return std::ranges::none_of(
+                missing, [&](const auto& m) { return off < m.second && off + len > m.first; });
         };
         bool ok = readable(l_.pid, 4) && readable(l_.tgid, 4) && readable(l_.comm, kCommLen) &&
                   readable(l_.state, l_.state_size) && readable(l_.stack, 8) &&
@@ -185,7 +186,7 @@ TaskWalkResult walk_tasks(Kernel& k) {
     }
     auto init_task = k.symbols().address_of("init_task");
     if (!init_task) {
-        out.problems.push_back("no init_task symbol: cannot list tasks");
+        out.problems.emplace_back("no init_task symbol: cannot list tasks");
         return out;
     }
     Walker w(k, *layout, out);
@@ -194,16 +195,18 @@ TaskWalkResult walk_tasks(Kernel& k) {
     int ncpus = possible_cpu_count(k);
     std::vector<std::uint64_t> current(static_cast<std::size_t>(ncpus), 0);
     if (layout->rq_idle && layout->rq_curr) {
+        const std::uint64_t rq_idle = *layout->rq_idle;
+        const std::uint64_t rq_curr = *layout->rq_curr;
         for (int cpu = 0; cpu < ncpus; ++cpu) {
             auto rq = percpu_address(k, "runqueues", cpu);
             if (!rq) break;
-            if (auto idle = k.memory().read_u64(*rq + *layout->rq_idle); idle && *idle) {
+            if (auto idle = k.memory().read_u64(*rq + rq_idle); idle && *idle) {
                 if (auto i = w.add(*idle)) {
                     out.tasks[*i].is_idle = true;
                     if (out.tasks[*i].cpu < 0) out.tasks[*i].cpu = cpu;
                 }
             }
-            if (auto curr = k.memory().read_u64(*rq + *layout->rq_curr))
+            if (auto curr = k.memory().read_u64(*rq + rq_curr))
                 current[static_cast<std::size_t>(cpu)] = *curr;
         }
     }
@@ -233,7 +236,7 @@ TaskWalkResult walk_tasks(Kernel& k) {
                 t.cpu_regs = cpus[static_cast<std::size_t>(cpu)].regs;
         }
     }
-    std::stable_sort(out.tasks.begin(), out.tasks.end(), [](const Task& a, const Task& b) {
+    std::ranges::stable_sort(out.tasks, [](const Task& a, const Task& b) {
         if (a.pid != b.pid) return a.pid < b.pid;
         return a.cpu < b.cpu;
     });

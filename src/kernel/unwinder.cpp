@@ -12,7 +12,7 @@ namespace lockhound::kernel {
 namespace {
 
 constexpr std::uint64_t kPage = 4096;
-constexpr std::uint64_t kIretFrameSize = 5 * 8;  // ip, cs, flags, sp, ss
+constexpr std::uint64_t kIretFrameSize = 5 * std::uint64_t{8};  // ip, cs, flags, sp, ss
 
 bool user_mode(const dump::X86Regs& r) {
     return (r.cs & 3) != 0;
@@ -28,7 +28,7 @@ std::optional<dump::X86Regs> decode_pt_regs(std::span<const std::byte> bytes) {
     ByteReader r(bytes);
     if (!r.has(0, kPtRegsSize)) return std::nullopt;
     std::array<std::uint64_t, 21> w{};
-    for (std::size_t i = 0; i < w.size(); ++i) w[i] = *r.u64(i * 8);
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = r.u64(i * 8).value_or(0);
     dump::X86Regs x;
     x.r15 = w[0], x.r14 = w[1], x.r13 = w[2], x.r12 = w[3], x.rbp = w[4], x.rbx = w[5];
     x.r11 = w[6], x.r10 = w[7], x.r9 = w[8], x.r8 = w[9], x.rax = w[10], x.rcx = w[11];
@@ -123,10 +123,7 @@ Unwinder::Unwinder(dump::VirtualMemory& memory,
 void Unwinder::add_text(std::uint64_t start, std::uint64_t end, std::string module) {
     if (end <= start) return;
     TextRange t{start, end, std::move(module)};
-    auto pos = std::upper_bound(
-        text_.begin(), text_.end(), start, [](std::uint64_t s, const TextRange& x) {
-            return s < x.start;
-        });
+    auto pos = std::ranges::upper_bound(text_, start, {}, &TextRange::start);
     text_.insert(pos, std::move(t));
 }
 
@@ -135,10 +132,7 @@ bool Unwinder::is_text(std::uint64_t address) const {
         auto r = symbols_.lookup(address);
         return r && r->symbol && r->symbol->is_text();
     }
-    auto it = std::upper_bound(
-        text_.begin(), text_.end(), address, [](std::uint64_t a, const TextRange& x) {
-            return a < x.start;
-        });
+    auto it = std::ranges::upper_bound(text_, address, {}, &TextRange::start);
     // Ranges do not normally overlap; tolerate a few nested ones.
     for (int k = 0; k < 8 && it != text_.begin(); ++k) {
         --it;
@@ -190,7 +184,7 @@ Backtrace Unwinder::unwind_inactive(std::uint64_t saved_sp,
     if (frame_size == 0) {
         // 5.x+: r15 r14 r13 r12 bx bp ret_addr; 4.19: flags first. ret_addr is the last word.
         for (std::uint64_t words : {7, 8}) {
-            auto ret = w.word(saved_sp + (words - 1) * 8);
+            auto ret = w.word(saved_sp + ((words - 1) * 8));
             if (ret && is_text(*ret)) {
                 frame_size = words * 8;
                 break;
@@ -217,7 +211,7 @@ Backtrace Unwinder::unwind_inactive(std::uint64_t saved_sp,
     w.pc = *ret;
     w.bp = *bp;
     w.sp = saved_sp + frame_size;
-    w.exact = std::find(fork_entries_.begin(), fork_entries_.end(), w.pc) != fork_entries_.end();
+    w.exact = std::ranges::find(fork_entries_, w.pc) != fork_entries_.end();
     w.first_frame_low = saved_sp;
     return run(w);
 }
@@ -299,7 +293,7 @@ Backtrace Unwinder::run(Walk& w) const {
             w.visited[static_cast<std::size_t>(w.region)] = true;
         }
         w.region = region;
-        if (std::find(seen.begin(), seen.end(), std::pair{w.pc, w.sp}) != seen.end()) {
+        if (std::ranges::find(seen, std::pair{w.pc, w.sp}) != seen.end()) {
             w.fail_walk(Error::fault(
                 ErrorKind::kLimit, w.sp, fmt::format("frame 0x{:x} visited twice (loop)", w.pc)));
             break;
@@ -439,7 +433,8 @@ Backtrace Unwinder::run(Walk& w) const {
         bt.frames[idx].cfa = cfa;
 
         const std::uint64_t old_bp = w.bp;
-        std::uint64_t next_pc = 0, next_sp = 0;
+        std::uint64_t next_pc = 0;
+        std::uint64_t next_sp = 0;
         bool stop = false;
         switch (e->type) {
             case OrcType::kCall: {

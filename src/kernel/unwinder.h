@@ -92,7 +92,8 @@ class Unwinder {
 
 // Decodes a struct pt_regs (21 little-endian words) into X86Regs; nullopt when too short.
 std::optional<dump::X86Regs> decode_pt_regs(std::span<const std::byte> bytes);
-inline constexpr std::uint64_t kPtRegsSize = 21 * 8;
-inline constexpr std::uint64_t kPtRegsIpOffset = 16 * 8;  // the iret frame starts at ip
+inline constexpr std::uint64_t kPtRegsSize = 21 * std::uint64_t{8};
+inline constexpr std::uint64_t kPtRegsIpOffset =
+    16 * std::uint64_t{8};  // the iret frame starts at ip
 
 }  // namespace lockhound::kernel
