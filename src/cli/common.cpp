@@ -1,5 +1,6 @@
 #include "cli/common.h"
 
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -17,14 +18,14 @@ enum class FileKind { kMissing, kVmlinux, kDump, kOther };
 FileKind classify(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return FileKind::kMissing;
-    char head[20] = {};
-    in.read(head, sizeof head);
-    if (in.gcount() >= 18 && std::memcmp(head,
+    std::array<char, 20> head{};
+    in.read(head.data(), head.size());
+    if (in.gcount() >= 18 && std::memcmp(head.data(),
                                          "\x7f"
                                          "ELF",
                                          4) == 0) {
-        std::uint16_t type = static_cast<std::uint16_t>(static_cast<unsigned char>(head[16]) |
-                                                        static_cast<unsigned char>(head[17]) << 8);
+        auto type = static_cast<std::uint16_t>(static_cast<unsigned char>(head[16]) |
+                                               static_cast<unsigned char>(head[17]) << 8);
         return type == 4 ? FileKind::kDump : FileKind::kVmlinux;
     }
     return FileKind::kDump;  // kdump-compressed, flattened, or garbage: open_dump will say

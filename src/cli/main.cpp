@@ -4,11 +4,14 @@
 // registers itself through the table below.
 #include <malloc.h>
 
+#include <cstdio>
+#include <exception>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/common.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     using namespace lockhound::cli;
     // One short run that builds large tables (symbols, BTF, ORC, decoded pages) and frees them at
     // exit: keep freed memory in the heap instead of unmapping and faulting it in again (about a
@@ -34,4 +37,7 @@ int main(int argc, char** argv) {
         return rc == 0 ? kExitOk : kExitUsage;
     }
     return exit_code;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "lockhound: %s\n", e.what());
+    return lockhound::cli::kExitFatal;
 }

@@ -52,7 +52,8 @@ void add_search_command(CLI::App& app, int& exit_code) {
         kernel::StackCache stacks(kern);
         auto hits = kernel::search_stacks(kern, stacks, *value, ~m);
         const kernel::Task* last = nullptr;
-        std::size_t tasks = 0, shown = 0;
+        std::size_t tasks = 0;
+        std::size_t shown = 0;
         for (const auto& h : hits) {
             if (*live_only && h.stale) continue;
             if (h.task != last) {

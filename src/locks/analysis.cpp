@@ -82,13 +82,13 @@ struct Investigation {
     }
     // A probe confirmed by a task found in its wait list becomes a finding.
     void confirm(const LockState& s) {
-        if (locks.count(s.address)) return;
+        if (locks.contains(s.address)) return;
         for (const auto& w : s.waiters) entry_lock[w.waiter_record] = s.address;
         locks.emplace(s.address, s);
     }
 
     void record(const kernel::Task& t, std::uint64_t lock, std::string evidence) {
-        if (blocked_index.count(t.address)) return;
+        if (blocked_index.contains(t.address)) return;
         blocked_index[t.address] = blocked_on.size();
         blocked_on.push_back(BlockedOn{task_ref(t), lock, {std::move(evidence)}});
     }
@@ -109,7 +109,7 @@ struct Investigation {
             if (m.model->waiters.layout != WaitListLayout::kRbtree)
                 shapes.insert({m.link_off, m.task_off});
         for (std::size_t i = first; i < s->words.size(); ++i) {
-            std::uint64_t entry = s->base + i * 8;
+            std::uint64_t entry = s->base + (i * 8);
             for (auto [link, task] : shapes) {
                 auto tw = s->word_at(entry + task);
                 auto nx = s->word_at(entry + link);
@@ -146,10 +146,9 @@ struct Investigation {
                     continue;
                 for (std::size_t i = first; i < s->words.size(); ++i) {
                     std::uint64_t x = s->words[i];
-                    if (!kernel_pointer(x) || !nodes.count(x + m.list_off)) continue;
-                    if (std::none_of(found.begin(), found.end(), [&](auto& f) {
-                            return f.first == x && f.second == &m;
-                        }))
+                    if (!kernel_pointer(x) || !nodes.contains(x + m.list_off)) continue;
+                    if (std::ranges::none_of(
+                            found, [&](auto& f) { return f.first == x && f.second == &m; }))
                         found.emplace_back(x, &m);
                 }
             }
@@ -181,10 +180,8 @@ struct Investigation {
                     it != locks.end() && it->second.kind != m->model->kind)
                     continue;
                 LockState& ls = probe(*m, addr);
-                bool listed =
-                    std::any_of(ls.waiters.begin(), ls.waiters.end(), [&](const Waiter& w) {
-                        return w.task.task == t.address;
-                    });
+                bool listed = std::ranges::any_of(
+                    ls.waiters, [&](const Waiter& w) { return w.task.task == t.address; });
                 if (!listed) continue;
                 confirm(ls);
                 record(t,
@@ -205,11 +202,13 @@ struct Investigation {
 bool wait_list_well_formed(kernel::Kernel& k, const ResolvedModel& m, std::uint64_t address) {
     if (m.model->waiters.layout != WaitListLayout::kListHead) return true;
     std::uint64_t head = address + m.list_off;
-    auto next = k.memory().read_u64(head), prev = k.memory().read_u64(head + 8);
+    auto next = k.memory().read_u64(head);
+    auto prev = k.memory().read_u64(head + 8);
     if (!next || !prev) return false;
     if (*next == head || *prev == head) return *next == head && *prev == head;
     if (!kernel_pointer(*next) || !kernel_pointer(*prev)) return false;
-    auto back = k.memory().read_u64(*next + 8), fwd = k.memory().read_u64(*prev);
+    auto back = k.memory().read_u64(*next + 8);
+    auto fwd = k.memory().read_u64(*prev);
     return back && fwd && *back == head && *fwd == head;
 }
 
@@ -259,7 +258,7 @@ LockAnalysis analyze_locks(kernel::Kernel& k, const AnalysisOptions& options) {
         for (const auto& h : ls.holders)
             if (const auto* t = k.task_by_address(h.task.task)) describe(*t);
     for (const auto& t : tasks) {
-        if (t.state != 'D' || inv.blocked_index.count(t.address)) continue;
+        if (t.state != 'D' || inv.blocked_index.contains(t.address)) continue;
         out.unexplained.push_back(task_ref(t));
         describe(t);
     }

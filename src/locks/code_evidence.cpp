@@ -3,6 +3,7 @@
 #include <capstone/capstone.h>
 
 #include <algorithm>
+#include <array>
 
 #include <fmt/format.h>
 
@@ -19,7 +20,7 @@ std::string base_name(std::string name) {
     return name;
 }
 
-constexpr std::uint64_t kMaxFunction = 64 * 1024;
+constexpr std::uint64_t kMaxFunction = 64 * std::uint64_t{1024};
 constexpr int kCallWindow = 8;  // instructions between loading the address and the call
 
 }  // namespace
@@ -48,7 +49,7 @@ const std::vector<CodeScanner::Insn>* CodeScanner::decode(std::uint64_t start, s
     if (bytes) {
         csh h = handle_;
         cs_insn* insn = cs_malloc(h);
-        const std::uint8_t* code = reinterpret_cast<const std::uint8_t*>(bytes->data());
+        const auto* code = reinterpret_cast<const std::uint8_t*>(bytes->data());
         std::size_t left = bytes->size();
         std::uint64_t addr = start;
         while (left > 0) {
@@ -104,7 +105,7 @@ std::optional<CodeReference> CodeScanner::references(std::uint64_t start,
             // A pointer to a small descriptor that holds the lock's address (struct { ...; void
             // *lock; }).
             if (!loads && p >= 0xffff800000000000ull && (p & 7) == 0) {
-                std::uint64_t words[4] = {};  // a small descriptor: the first 32 bytes
+                std::array<std::uint64_t, 4> words{};  // a small descriptor: the first 32 bytes
                 if (kernel_.memory().read(p, std::as_writable_bytes(std::span(words)))) {
                     for (std::uint64_t k = 0; k < 4 && !via_struct; ++k)
                         if (words[k] == value) via_struct = k * 8;
@@ -120,7 +121,7 @@ std::optional<CodeReference> CodeScanner::references(std::uint64_t start,
             if (!r || r->offset != 0) break;
             std::string callee = base_name(r->symbol->name);
             std::string through;
-            bool takes = std::find(acquire.begin(), acquire.end(), callee) != acquire.end();
+            bool takes = std::ranges::find(acquire, callee) != acquire.end();
             if (!takes) {
                 // One level of wrapper: the callee itself calls an acquire function.
                 if (auto inner = calls_any(r->symbol->address, r->size, acquire)) {
@@ -134,12 +135,14 @@ std::optional<CodeReference> CodeScanner::references(std::uint64_t start,
             ref.call_site = (*insns)[j].address;
             ref.acquire = through.empty() ? r->symbol->name : through;
             auto where = syms.lookup(in.address);
-            std::string what =
-                via_struct
-                    ? fmt::format(
-                          "a pointer to a structure holding {:#x} at +{:#x}", value, *via_struct)
-                : via_pointer ? fmt::format("a pointer to {:#x}", value)
-                              : fmt::format("{:#x}", value);
+            std::string what;
+            if (via_struct)
+                what = fmt::format(
+                    "a pointer to a structure holding {:#x} at +{:#x}", value, *via_struct);
+            else if (via_pointer)
+                what = fmt::format("a pointer to {:#x}", value);
+            else
+                what = fmt::format("{:#x}", value);
             ref.description =
                 fmt::format("{} loads {} and calls {}{}",
                             where ? where->format() : fmt::format("{:#x}", in.address),
@@ -162,7 +165,7 @@ std::optional<std::string> CodeScanner::calls_any(std::uint64_t start,
         auto r = kernel_.symbols().lookup(*in.call_target);
         if (!r || r->offset != 0) continue;
         std::string callee = base_name(r->symbol->name);
-        if (std::find(names.begin(), names.end(), callee) != names.end()) return r->symbol->name;
+        if (std::ranges::find(names, callee) != names.end()) return r->symbol->name;
     }
     return std::nullopt;
 }

@@ -59,15 +59,14 @@ std::string replace_frame(std::string text, const std::string& frame) {
 
 void HolderInference::infer(LockState& lock, const ResolvedModel& model) {
     const LockModel& lm = *model.model;
-    bool has_writer = std::any_of(lock.holders.begin(), lock.holders.end(), [](const Holder& h) {
-        return h.mode != Mode::kRead;
-    });
+    bool has_writer =
+        std::ranges::any_of(lock.holders, [](const Holder& h) { return h.mode != Mode::kRead; });
     std::optional<std::uint64_t> expected;  // how many holders the lock's count implies
     Mode mode = Mode::kExclusive;
     if (lm.kind == LockKind::kRwSemaphore) {
         if (has_writer) return;
         if (lock.reader_count && *lock.reader_count > 0)
-            expected = *lock.reader_count;
+            expected = lock.reader_count;
         else if (lock.waiters.empty())
             return;
         mode = Mode::kRead;
@@ -94,9 +93,8 @@ void HolderInference::infer(LockState& lock, const ResolvedModel& model) {
         if (!t) continue;
         for (const auto& f : frames.of(*t).frames) {
             std::string b = base_function(f.function);
-            if (kSchedulerFunctions.count(b) ||
-                std::find(acquire.begin(), acquire.end(), b) != acquire.end() ||
-                std::find(lm.slowpath.begin(), lm.slowpath.end(), b) != lm.slowpath.end())
+            if (kSchedulerFunctions.contains(b) || std::ranges::find(acquire, b) != acquire.end() ||
+                std::ranges::find(lm.slowpath, b) != lm.slowpath.end())
                 continue;
             if (!f.function.empty()) call_sites.insert(f.function);
             break;
@@ -107,8 +105,8 @@ void HolderInference::infer(LockState& lock, const ResolvedModel& model) {
     bool owner_hint = lm.owner.reader_owned_flag && (lock.owner_raw & lm.owner.reader_owned_flag);
     std::vector<Candidate> cands;
     for (const auto& t : k.tasks()) {
-        if (waiters.count(t.address) || t.is_idle) continue;
-        if (t.state != 'D' && !(t.state == 'R' && t.on_cpu)) continue;
+        if (waiters.contains(t.address) || t.is_idle) continue;
+        if (t.state != 'D' && (t.state != 'R' || !t.on_cpu)) continue;
         Candidate c;
         c.task = &t;
         // (a) holder rules for locks embedded in a known container.
@@ -149,14 +147,14 @@ void HolderInference::infer(LockState& lock, const ResolvedModel& model) {
                 c.add(Confidence::kLikely,
                       fmt::format(
                           "live stack slot {:#x} holds the lock's address, and it is not a waiter",
-                          s->base + i * 8));
+                          s->base + (i * 8)));
                 break;
             }
         }
         // (d) asleep, waiting on no lock, inside a function from which the waiters took the lock.
-        if (!waiting.count(t.address) && t.state == 'D') {
+        if (!waiting.contains(t.address) && t.state == 'D') {
             for (const auto& f : frames.of(t).frames) {
-                if (!call_sites.count(f.function)) continue;
+                if (!call_sites.contains(f.function)) continue;
                 c.add(Confidence::kPossible,
                       fmt::format("sleeps waiting on no lock, inside {} where the waiters called "
                                   "into the lock",
@@ -172,13 +170,13 @@ void HolderInference::infer(LockState& lock, const ResolvedModel& model) {
                             lock.owner_raw));
         if (c.any) cands.push_back(std::move(c));
     }
-    if (owner_hint && owner_ptr && waiters.count(owner_ptr)) {
+    if (owner_hint && owner_ptr && waiters.contains(owner_ptr)) {
         const kernel::Task* t = k.task_by_address(owner_ptr);
         lock.state_notes.push_back(
             fmt::format("owner hint names pid {}, which is a waiter: stale", t ? t->pid : -1));
     }
 
-    std::sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
+    std::ranges::sort(cands, [](const Candidate& a, const Candidate& b) {
         if (a.best != b.best) return static_cast<int>(a.best) < static_cast<int>(b.best);
         if (a.evidence.size() != b.evidence.size()) return a.evidence.size() > b.evidence.size();
         return a.task->pid < b.task->pid;
@@ -199,7 +197,7 @@ void HolderInference::infer(LockState& lock, const ResolvedModel& model) {
         take = std::min<std::size_t>(take, *expected);
     } else {
         // Without a count (semaphores), name the strongest: likely ones, else the possible ones.
-        std::size_t likely = static_cast<std::size_t>(
+        auto likely = static_cast<std::size_t>(
             std::count_if(cands.begin(), cands.end(), [](const Candidate& c) {
                 return c.best != Confidence::kPossible;
             }));
@@ -254,7 +252,7 @@ TaskActivity describe_activity(kernel::Kernel& k, TaskFrames& frames, const kern
     const FrameInfo* caller = nullptr;
     std::vector<std::string> chain;
     for (const auto& f : info.frames) {
-        if (kSchedulerFunctions.count(base_function(f.function))) continue;
+        if (kSchedulerFunctions.contains(base_function(f.function))) continue;
         if (!caller) caller = &f;
         if (chain.size() < 4) chain.push_back(f.symbol);
     }

@@ -157,7 +157,7 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
                     std::uint64_t readers =
                         (u & model.count.reader_mask) >> model.count.reader_shift;
                     s.reader_count = readers;
-                    if (writer_locked) s.state_notes.push_back("write-locked");
+                    if (writer_locked) s.state_notes.emplace_back("write-locked");
                     if (readers)
                         s.state_notes.push_back(fmt::format("{} reader(s) hold it (count >> {})",
                                                             readers,
@@ -174,20 +174,25 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
                     // owner word tells), twice (a writer and waiters) or not at all (readers).
                     auto rest = static_cast<std::int64_t>(u - (u & model.count.active_mask));
                     const std::int64_t wb = model.count.waiting_bias;
-                    const char* what = rest == 0    ? ""
-                                       : rest == wb ? ", waiters queued or a writer holds it"
-                                       : (rest % 2 == 0 && rest / 2 == wb)
-                                           ? ", write-locked, waiters queued"
-                                           : ", waiters queued";
+                    const char* what = ", waiters queued";
+                    if (rest == 0)
+                        what = "";
+                    else if (rest == wb)
+                        what = ", waiters queued or a writer holds it";
+                    else if (rest % 2 == 0 && rest / 2 == wb)
+                        what = ", write-locked, waiters queued";
                     s.state_notes.push_back(fmt::format("{} active locker(s){}", active, what));
                     if (rest == 0 && active > 0)
                         s.reader_count = static_cast<std::uint64_t>(active);
                     break;
                 }
                 case CountSemantics::kMutexCount:
-                    s.state_notes.push_back(count == 1   ? "unlocked"
-                                            : count == 0 ? "locked"
-                                                         : "locked, waiters possible");
+                    if (count == 1)
+                        s.state_notes.emplace_back("unlocked");
+                    else if (count == 0)
+                        s.state_notes.emplace_back("locked");
+                    else
+                        s.state_notes.emplace_back("locked, waiters possible");
                     break;
                 case CountSemantics::kSemaphore:
                     s.state_notes.push_back(fmt::format("{} permit(s) free", count));
@@ -197,7 +202,7 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
                     auto readers = static_cast<std::uint32_t>(count) & 0x3fffffffu;
                     bool writer = (static_cast<std::uint32_t>(count) &
                                    static_cast<std::uint32_t>(kReaderBias)) == 0;
-                    if (writer) s.state_notes.push_back("a writer holds or is taking it");
+                    if (writer) s.state_notes.emplace_back("a writer holds or is taking it");
                     if (!writer && readers) s.reader_count = readers;
                     break;
                 }
@@ -324,14 +329,14 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
         flag_says = (s.owner_raw & ob) != 0;
     if (flag_says && !wl.error) {
         if (*flag_says && s.waiters.empty())
-            s.anomalies.push_back("the WAITERS flag is set but the wait list is empty");
+            s.anomalies.emplace_back("the WAITERS flag is set but the wait list is empty");
         else if (!*flag_says && !s.waiters.empty())
-            s.anomalies.push_back("tasks are queued but the WAITERS flag is clear");
+            s.anomalies.emplace_back("tasks are queued but the WAITERS flag is clear");
     }
     if (!s.waiters.empty() && s.holders.empty() && (!s.reader_count || *s.reader_count == 0) &&
         model.kind != LockKind::kSemaphore) {
         if (s.owner_raw == 0 || (s.owner_raw & ~model.owner.flags_mask) == 0)
-            s.anomalies.push_back(
+            s.anomalies.emplace_back(
                 "waiters but no owner recorded (released and not yet handed over, or a lost "
                 "wakeup)");
     }

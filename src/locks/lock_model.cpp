@@ -279,7 +279,7 @@ Result<LockModelSet> load_lock_models(const std::string& dir) {
          !ec && it != fs::recursive_directory_iterator();
          it.increment(ec))
         if (it->is_regular_file() && it->path().extension() == ".toml") files.push_back(it->path());
-    std::sort(files.begin(), files.end());
+    std::ranges::sort(files);
     for (const auto& f : files) {
         std::ifstream in(f);
         std::stringstream ss;
@@ -298,8 +298,8 @@ Result<LockModelSet> load_lock_models(const std::string& dir) {
     std::vector<std::string> ids;
     for (const auto& m : set.models) ids.push_back(m.id);
     for (const auto& r : set.holder_rules) ids.push_back(r.id);
-    std::sort(ids.begin(), ids.end());
-    if (auto d = std::adjacent_find(ids.begin(), ids.end()); d != ids.end())
+    std::ranges::sort(ids);
+    if (auto d = std::ranges::adjacent_find(ids); d != ids.end())
         return fail(ErrorKind::kBadData, fmt::format("two lock model files use the id `{}`", *d));
     if (set.models.empty())
         return fail(ErrorKind::kNotFound, fmt::format("no lock models in {}", dir));

@@ -100,7 +100,7 @@ std::optional<std::string> module_label(kernel::Kernel& k,
                 auto text = k.memory().read_cstring(p, 64);
                 if (!text || text->size() < 3 || text->size() >= 64) continue;
                 if (!std::all_of(text->begin(), text->end(), label_char)) continue;
-                if (where) *where = fmt::format("{:#x}", page + (i - back) * 8);
+                if (where) *where = fmt::format("{:#x}", page + ((i - back) * 8));
                 return *text;
             }
         }
@@ -118,7 +118,7 @@ std::optional<LockName> name_lock(kernel::Kernel& k,
         if (const kernel::Module* m = k.module_containing(address)) {
             std::string where;
             if (auto label = module_label(k, *m, address, &where);
-                label && s->name.rfind(*label, 0) != 0) {
+                label && !s->name.starts_with(*label)) {
                 s->evidence += fmt::format(
                     "; labelled \"{}\" by the module's own table (entry at {})", *label, where);
                 s->name = fmt::format("{} ({}", *label, s->name.substr(0, s->name.find(" [")));

@@ -91,8 +91,7 @@ std::vector<ResolvedModel> resolve_models(const LockModelSet& set,
                                           std::vector<std::string>* notes) {
     std::vector<const LockModel*> order;
     for (const auto& m : set.models) order.push_back(&m);
-    std::stable_sort(
-        order.begin(), order.end(), [](auto* a, auto* b) { return a->priority > b->priority; });
+    std::ranges::stable_sort(order, [](auto* a, auto* b) { return a->priority > b->priority; });
     std::vector<ResolvedModel> out;
     for (const LockModel* m : order) {
         if (find_model(out, m->kind)) continue;

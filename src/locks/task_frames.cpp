@@ -54,7 +54,7 @@ const FrameInfo* TaskFrames::find(const kernel::Task& task, const std::vector<st
     const auto& info = of(task);
     for (const auto& f : info.frames) {
         std::string b = base_function(f.function);
-        if (std::find(names.begin(), names.end(), b) != names.end()) return &f;
+        if (std::ranges::find(names, b) != names.end()) return &f;
     }
     return nullptr;
 }

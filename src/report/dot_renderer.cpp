@@ -159,7 +159,7 @@ class DotWriter {
             const graph::RootCause& root = *it->second;
             if (!root.blocked_in.empty()) label += "\\nstuck in " + escape_dot(root.blocked_in);
             label += fmt::format("\\nblocks {}", root.blocked_count);
-            style = fmt::format(", style=\"filled,bold\", fillcolor=\"{}\"", kRootFill);
+            style = fmt::format(R"(, style="filled,bold", fillcolor="{}")", kRootFill);
         }
         if (cycle_.pids.contains(t.pid)) style += red_style();
         out_ << fmt::format("  {} [shape=box, label=\"{}\"{}];\n", task_id(t.pid), label, style);

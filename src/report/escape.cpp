@@ -76,20 +76,23 @@ std::string sanitize_utf8(std::string_view s) {
             ++i;
             continue;
         }
-        std::size_t len = c >= 0xf0 && c <= 0xf4  ? 4
-                          : c >= 0xe0             ? 3
-                          : c >= 0xc2 && c < 0xe0 ? 2
-                                                  : 0;
+        std::size_t len = 0;
+        if (c >= 0xf0 && c <= 0xf4)
+            len = 4;
+        else if (c >= 0xe0)
+            len = 3;
+        else if (c >= 0xc2 && c < 0xe0)
+            len = 2;
         bool ok = len > 0 && i + len <= s.size();
         for (std::size_t k = 1; ok && k < len; ++k)
             ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
         if (ok && len == 3) {  // no overlongs or surrogates
             auto c1 = static_cast<unsigned char>(s[i + 1]);
-            ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+            ok = (c != 0xe0 || c1 >= 0xa0) && (c != 0xed || c1 < 0xa0);
         }
         if (ok && len == 4) {
             auto c1 = static_cast<unsigned char>(s[i + 1]);
-            ok = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+            ok = (c != 0xf0 || c1 >= 0x90) && (c != 0xf4 || c1 < 0x90);
         }
         if (!ok) {
             hex(out, c);

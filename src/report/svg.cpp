@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -13,8 +14,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-
-extern char** environ;
 
 namespace lockhound::report {
 
@@ -76,8 +75,8 @@ Result<> write_svg(std::string_view dot_text, const std::string& svg_path) {
         return fail(ErrorKind::kNotFound,
                     "Graphviz `dot` is not on PATH: install graphviz, or write the graph with "
                     "--format dot and render it elsewhere");
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
+    std::array<int, 2> fds{};
+    if (::pipe2(fds.data(), O_CLOEXEC) != 0)
         return fail(ErrorKind::kIo, fmt::format("pipe: {}", std::strerror(errno)));
 
     posix_spawn_file_actions_t actions;

@@ -29,7 +29,8 @@ void write_state(std::ostream& out, const locks::LockState& l) {
 }
 
 std::string position(const WaiterRun& r) {
-    int first = r.members.front()->queue_pos, last = r.members.back()->queue_pos;
+    int first = r.members.front()->queue_pos;
+    int last = r.members.back()->queue_pos;
     return first == last ? fmt::format("#{}", first) : fmt::format("#{}-{}", first, last);
 }
 
