@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/common.h"
@@ -38,6 +39,6 @@ int main(int argc, char** argv) try {
     }
     return exit_code;
 } catch (const std::exception& e) {
-    std::fprintf(stderr, "lockhound: %s\n", e.what());
+    fmt::print(stderr, "lockhound: {}\n", e.what());
     return lockhound::cli::kExitFatal;
 }
