@@ -12,6 +12,9 @@ namespace lockhound::kernel {
 namespace {
 
 constexpr std::uint64_t kMaxRecords = 1u << 22;
+// A live ring holds committed records from tail to head; this many descriptors in a row that are
+// unreadable or belong to no record between them means the ids are wild: stop there.
+constexpr std::uint64_t kMaxStray = 4096;
 constexpr std::uint64_t kMaxText = 1u << 16;  // text_len is a u16 in every format
 constexpr int kFlagsShift = 62;               // prb_desc.state_var: 2 state bits on top
 constexpr std::uint64_t kIdMask = ~(3ull << kFlagsShift);
@@ -94,11 +97,21 @@ PrintkLog read_prb(dump::VirtualMemory& mem, std::uint64_t prb, const PrbLayout&
     }
     span = std::min(span, kMaxRecords - 1);
     std::vector<std::byte> desc(l.desc_size), info(l.info_size);
+    std::uint64_t stray = 0;  // descriptors in a row that hold no record
     for (std::uint64_t i = 0; i <= span; ++i) {
+        if (stray >= kMaxStray) {
+            damage.note(damage.bad_length,
+                        fmt::format("{} descriptors in a row hold no record of their id; the "
+                                    "rest of the ring ({} descriptors) is not read",
+                                    stray,
+                                    span + 1 - i));
+            break;
+        }
         std::uint64_t id = (tail_id + i) & kIdMask;
         std::uint64_t idx = id & (count - 1);
         if (!mem.read(*descs + idx * l.desc_size, desc)) {
             damage.note(damage.unreadable, fmt::format("descriptor {:#x} not in the dump", id));
+            ++stray;
             continue;
         }
         ByteReader d(desc);
@@ -106,7 +119,11 @@ PrintkLog read_prb(dump::VirtualMemory& mem, std::uint64_t prb, const PrbLayout&
         // Only committed (1) and finalized (2) records are whole; others are being written,
         // or were recycled for a newer id.
         std::uint64_t state = sv >> kFlagsShift;
-        if ((sv & kIdMask) != id || (state != 1 && state != 2)) continue;
+        if ((sv & kIdMask) != id || (state != 1 && state != 2)) {
+            ++stray;
+            continue;
+        }
+        stray = 0;
         if (!mem.read(*infos + idx * l.info_size, info)) {
             damage.note(damage.unreadable, fmt::format("record info {:#x} not in the dump", id));
             continue;
