@@ -120,10 +120,9 @@ std::optional<SharedDump> shared_dump(const std::string& scenario) {
     return std::nullopt;
 }
 
-std::optional<std::string> vmlinux_for(const std::string& release) {
-    if (const char* env = std::getenv("LOCKHOUND_VMLINUX"); env && *env) {
-        if (fs::exists(env)) return std::string(env);
-    }
+namespace {
+// The vmlinux of a release in get-debuginfo.sh's cache, else under /usr/lib/debug/boot.
+std::optional<std::string> cached_vmlinux(const std::string& release) {
     std::string cache;
     if (const char* c = std::getenv("DEBUGINFO_CACHE"); c && *c) {
         cache = c;
@@ -140,27 +139,21 @@ std::optional<std::string> vmlinux_for(const std::string& release) {
     if (fs::exists(sys)) return sys.string();
     return std::nullopt;
 }
+}  // namespace
+
+std::optional<std::string> vmlinux_for(const std::string& release) {
+    if (const char* env = std::getenv("LOCKHOUND_VMLINUX"); env && *env) {
+        if (fs::exists(env)) return std::string(env);
+    }
+    return cached_vmlinux(release);
+}
 
 std::optional<std::string> release_vmlinux(const std::string& release) {
     if (const char* env = std::getenv("LOCKHOUND_VMLINUX"); env && *env) {
         if (std::string(env).find(release) != std::string::npos && fs::exists(env))
             return std::string(env);
     }
-    std::string cache;
-    if (const char* c = std::getenv("DEBUGINFO_CACHE"); c && *c) {
-        cache = c;
-    } else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
-        cache = std::string(x) + "/lockdump-debuginfo";
-    } else if (const char* h = std::getenv("HOME"); h && *h) {
-        cache = std::string(h) + "/.cache/lockdump-debuginfo";
-    }
-    if (!cache.empty()) {
-        fs::path p = fs::path(cache) / release / ("vmlinux-" + release);
-        if (fs::exists(p)) return p.string();
-    }
-    fs::path sys = fs::path("/usr/lib/debug/boot") / ("vmlinux-" + release);
-    if (fs::exists(sys)) return sys.string();
-    return std::nullopt;
+    return cached_vmlinux(release);
 }
 
 static std::string slurp(const std::string& path) {
