@@ -87,6 +87,17 @@ struct Investigation {
         if (auto it = probes.find(key); it != probes.end()) return it->second;
         return probes.emplace(key, decode_lock(ctx, m, addr)).first->second;
     }
+    // The lock at addr decoded by m when its wait list names the task; nullptr when it does not,
+    // or when the address is already a finding of another kind.
+    LockState* probe_listing(const kernel::Task& t, std::uint64_t addr, const ResolvedModel& m) {
+        if (auto it = locks.find(addr); it != locks.end() && it->second.kind != m.model->kind)
+            return nullptr;
+        LockState& ls = probe(m, addr);
+        bool listed = std::any_of(ls.waiters.begin(), ls.waiters.end(), [&](const Waiter& w) {
+            return w.task.task == t.address;
+        });
+        return listed ? &ls : nullptr;
+    }
     // A probe confirmed by a task found in its wait list becomes a finding.
     void confirm(const LockState& s) {
         if (locks.count(s.address)) return;
@@ -211,17 +222,10 @@ struct Investigation {
                 LockState* best = nullptr;
                 const ResolvedModel* best_m = nullptr;
                 for (auto [addr, m] : found) {
-                    if (auto it = locks.find(addr);
-                        it != locks.end() && it->second.kind != m->model->kind)
-                        continue;
-                    LockState& ls = probe(*m, addr);
-                    bool listed =
-                        std::any_of(ls.waiters.begin(), ls.waiters.end(), [&](const Waiter& w) {
-                            return w.task.task == t.address;
-                        });
-                    if (!listed) continue;
-                    if (!best || ls.anomalies.size() < best->anomalies.size())
-                        best = &ls, best_m = m;
+                    LockState* ls = probe_listing(t, addr, *m);
+                    if (!ls) continue;
+                    if (!best || ls->anomalies.size() < best->anomalies.size())
+                        best = ls, best_m = m;
                 }
                 if (best) {
                     const LockState& ls = *best;
@@ -348,16 +352,9 @@ struct Investigation {
                 }
             }
             for (auto [addr, m] : found) {
-                if (auto it = locks.find(addr);
-                    it != locks.end() && it->second.kind != m->model->kind)
-                    continue;
-                LockState& ls = probe(*m, addr);
-                bool listed =
-                    std::any_of(ls.waiters.begin(), ls.waiters.end(), [&](const Waiter& w) {
-                        return w.task.task == t.address;
-                    });
-                if (!listed) continue;
-                confirm(ls);
+                LockState* ls = probe_listing(t, addr, *m);
+                if (!ls) continue;
+                confirm(*ls);
                 record(t,
                        addr,
                        fmt::format("waiter record at {:#x} on its stack is linked in the wait list "
