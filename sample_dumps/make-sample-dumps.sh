@@ -115,6 +115,7 @@ need "command -v qemu-system-x86_64" qemu-system-x86
 need "dpkg-query -W -f='\${Status}' busybox-static | grep -q 'install ok installed'" busybox-static
 need "command -v makedumpfile" makedumpfile
 need "command -v cpio" cpio
+need "command -v pahole" dwarves
 need "command -v gcc-12" gcc-12
 need "command -v gcc" gcc
 need "command -v make" make
@@ -295,7 +296,7 @@ done
 # module BTF: needs a runnable resolve_btfids and pahole >= CONFIG_PAHOLE_VERSION
 if [ "$(kconf CONFIG_DEBUG_INFO_BTF_MODULES)" = y ]; then
 	rb=$KHDR/tools/bpf/resolve_btfids/resolve_btfids
-	pv=$(pahole --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\.\([0-9]*\).*/\1\2/p')
+	pv=$({ pahole --version 2>/dev/null || true; } | sed -n 's/^v\([0-9]*\)\.\([0-9]*\).*/\1\2/p')
 	if ! runs "$rb" || [ -z "$pv" ] || [ "$pv" -lt "$(kconf CONFIG_PAHOLE_VERSION || echo 0)" ]; then
 		MAKEARGS+=("CONFIG_DEBUG_INFO_BTF_MODULES=")
 		NOTES+=("lhsample.ko built without BTF (needs pahole $(kconf CONFIG_PAHOLE_VERSION), host has ${pv:-none}; resolve_btfids $(runs "$rb" && echo runs || echo 'does not run'))")

@@ -73,6 +73,20 @@ class NamesReader {
 
 }  // namespace
 
+std::string_view to_string(KallsymsEncoding e) {
+    switch (e) {
+        case KallsymsEncoding::kAbsolute:
+            return "absolute addresses";
+        case KallsymsEncoding::kBaseRelativePercpu:
+            return "base-relative offsets with absolute per-CPU symbols";
+        case KallsymsEncoding::kBaseRelative:
+            return "base-relative offsets";
+        case KallsymsEncoding::kPlaceRelative:
+            return "place-relative offsets";
+    }
+    return "?";
+}
+
 std::optional<KallsymsLocation> KallsymsLocation::from_vmcoreinfo(const dump::VmcoreInfo& info) {
     KallsymsLocation w;
     auto get = [&](const char* name) { return info.symbol(name).value_or(0); };
@@ -83,16 +97,58 @@ std::optional<KallsymsLocation> KallsymsLocation::from_vmcoreinfo(const dump::Vm
     w.offsets = get("kallsyms_offsets");
     w.relative_base = get("kallsyms_relative_base");
     w.addresses = get("kallsyms_addresses");
+    w.stext = get("_stext");
     if (!w.complete()) return std::nullopt;
     return w;
 }
 
-Result<std::size_t> decode_kallsyms(dump::VirtualMemory& mem,
-                                    const KallsymsLocation& where,
-                                    SymbolTable& out,
-                                    const KallsymsLimits& limits) {
+std::vector<KallsymsEncoding> KallsymsLocation::candidate_encodings() const {
+    std::vector<KallsymsEncoding> out;
+    if (offsets && relative_base) {
+        out.push_back(absolute_percpu ? KallsymsEncoding::kBaseRelativePercpu
+                                      : KallsymsEncoding::kBaseRelative);
+        out.push_back(absolute_percpu ? KallsymsEncoding::kBaseRelative
+                                      : KallsymsEncoding::kBaseRelativePercpu);
+    }
+    if (offsets) out.push_back(KallsymsEncoding::kPlaceRelative);
+    if (addresses) out.push_back(KallsymsEncoding::kAbsolute);
+    return out;
+}
+
+namespace {
+
+// Symbol i's address under encoding e; `table` holds the offsets (4 bytes each) or addresses (8).
+std::uint64_t symbol_address(KallsymsEncoding e,
+                             const ByteReader& table,
+                             std::uint32_t i,
+                             const KallsymsLocation& where,
+                             std::uint64_t relative_base) {
+    if (e == KallsymsEncoding::kAbsolute) return *table.u64(std::uint64_t{i} * 8);
+    const std::int32_t off = *table.i32(std::uint64_t{i} * 4);
+    switch (e) {
+        case KallsymsEncoding::kBaseRelative:
+            return relative_base + static_cast<std::uint32_t>(off);
+        case KallsymsEncoding::kBaseRelativePercpu:
+            if (off >= 0) return static_cast<std::uint64_t>(off);
+            return relative_base - 1 - static_cast<std::uint64_t>(off);
+        case KallsymsEncoding::kPlaceRelative:
+            return where.offsets + std::uint64_t{i} * 4 +
+                   static_cast<std::uint64_t>(static_cast<std::int64_t>(off));
+        case KallsymsEncoding::kAbsolute:
+            break;
+    }
+    return 0;
+}
+
+}  // namespace
+
+Result<KallsymsDecoded> decode_kallsyms(dump::VirtualMemory& mem,
+                                        const KallsymsLocation& where,
+                                        SymbolTable& out,
+                                        const KallsymsLimits& limits) {
     if (!where.complete())
         return fail(ErrorKind::kNotFound, "kallsyms: the table addresses are not all known");
+    const std::vector<KallsymsEncoding> encodings = where.candidate_encodings();
 
     auto num = mem.read_u32(where.num_syms);
     if (!num) return std::unexpected(with_context(num.error(), "kallsyms_num_syms"));
@@ -129,9 +185,9 @@ Result<std::size_t> decode_kallsyms(dump::VirtualMemory& mem,
     }
 
     // Addresses: one bulk read of the whole offsets (or addresses) table.
-    const bool relative = where.offsets && where.relative_base;
+    const bool relative = where.offsets != 0;
     std::uint64_t relative_base = 0;
-    if (relative) {
+    if (relative && where.relative_base) {
         auto base = mem.read_u64(where.relative_base);
         if (!base) return std::unexpected(with_context(base.error(), "kallsyms_relative_base"));
         relative_base = *base;
@@ -145,11 +201,13 @@ Result<std::size_t> decode_kallsyms(dump::VirtualMemory& mem,
     ByteReader addrs(*addr_bytes);
 
     // Names: [len][len tokens] per symbol; len >= 0x80 takes a second byte (6.1 big symbols).
+    // They are expanded into one store first: the encoding is chosen once _stext is known.
     NamesReader names(mem, where.names, limits.max_names_bytes);
     std::uint64_t pos = 0;
-    std::string expanded;
-    expanded.reserve(128);
-    out.reserve(out.size() + count);
+    std::string store;
+    std::vector<std::uint32_t> ends;  // ends[i]: one past symbol i's typed name in `store`
+    ends.reserve(count);
+    std::optional<std::uint32_t> stext_index;
     for (std::uint32_t i = 0; i < count; ++i) {
         auto head = names.get(pos, 1);
         if (!head) return std::unexpected(head.error());
@@ -167,38 +225,58 @@ Result<std::size_t> decode_kallsyms(dump::VirtualMemory& mem,
         auto body = names.get(pos, len);
         if (!body) return std::unexpected(body.error());
         pos += len;
-        expanded.clear();
+        const std::size_t begin = store.size();
         for (std::size_t k = 0; k < len; ++k) {
-            expanded += tokens[static_cast<std::uint8_t>((*body)[k])];
-            if (expanded.size() > kMaxExpandedName)
+            store += tokens[static_cast<std::uint8_t>((*body)[k])];
+            if (store.size() - begin > kMaxExpandedName)
                 return fail(
                     ErrorKind::kBadData,
                     fmt::format(
                         "kallsyms: symbol {} expands beyond {} bytes", i, kMaxExpandedName));
         }
-        if (expanded.size() < 2 || !std::isalpha(static_cast<unsigned char>(expanded[0])))
+        if (store.size() > limits.max_names_bytes)
+            return fail(
+                ErrorKind::kLimit,
+                fmt::format("kallsyms: names expand beyond {} bytes", limits.max_names_bytes));
+        std::string_view typed(store.data() + begin, store.size() - begin);
+        if (typed.size() < 2 || !std::isalpha(static_cast<unsigned char>(typed[0])))
             return fail(ErrorKind::kBadData,
                         fmt::format("kallsyms: symbol {} decodes to garbage", i));
-
-        std::uint64_t address;
-        if (relative) {
-            std::int32_t off = *addrs.i32(std::uint64_t{i} * 4);
-            if (!where.absolute_percpu)
-                address = relative_base + static_cast<std::uint32_t>(off);
-            else if (off >= 0)
-                address = static_cast<std::uint64_t>(off);
-            else
-                address = relative_base - 1 - static_cast<std::uint64_t>(off);
-        } else {
-            address = *addrs.u64(std::uint64_t{i} * 8);
-        }
-        out.add(Symbol{.address = address,
-                       .size = 0,
-                       .name = std::string_view(expanded).substr(1),
-                       .module = {},
-                       .type = expanded[0]});
+        if (!stext_index && typed.substr(1) == "_stext") stext_index = i;
+        ends.push_back(static_cast<std::uint32_t>(store.size()));
     }
-    return count;
+
+    // The encoding: the first candidate that puts _stext where VMCOREINFO says it is.
+    KallsymsEncoding encoding = encodings.front();
+    if (where.stext && stext_index) {
+        auto it = std::ranges::find_if(encodings, [&](KallsymsEncoding e) {
+            return symbol_address(e, addrs, *stext_index, where, relative_base) == where.stext;
+        });
+        if (it == encodings.end()) {
+            std::string tried;
+            for (auto e : encodings)
+                tried += fmt::format("{}{}", tried.empty() ? "" : ", ", to_string(e));
+            return fail(ErrorKind::kBadData,
+                        fmt::format("kallsyms: no address encoding puts _stext at {:#x} "
+                                    "(tried {})",
+                                    where.stext,
+                                    tried));
+        }
+        encoding = *it;
+    }
+
+    out.reserve(out.size() + count);
+    std::uint32_t begin = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::string_view typed(store.data() + begin, ends[i] - begin);
+        begin = ends[i];
+        out.add(Symbol{.address = symbol_address(encoding, addrs, i, where, relative_base),
+                       .size = 0,
+                       .name = typed.substr(1),
+                       .module = {},
+                       .type = typed[0]});
+    }
+    return KallsymsDecoded{.count = count, .encoding = encoding};
 }
 
 Result<SymbolTable> load_kallsyms(dump::VirtualMemory& memory,

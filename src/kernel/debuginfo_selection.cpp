@@ -6,6 +6,7 @@
 #include "debuginfo/dwarf_types.h"
 #include "debuginfo/elf_symbols.h"
 #include "debuginfo/kallsyms.h"
+#include "debuginfo/kallsyms_scan.h"
 #include "debuginfo/vmlinux_finder.h"
 #include "kernel/kernel.h"
 
@@ -27,23 +28,49 @@ Result<SelectedDebuginfo> from_vmlinux(const dump::DumpFile& dump, const std::st
     return out;
 }
 
+// The kernel's kallsyms: where VMCOREINFO says (6.0+), else found in the image by shape.
+Result<debuginfo::SymbolTable> dump_kallsyms(const dump::DumpFile& dump,
+                                             dump::VirtualMemory& memory,
+                                             std::string& how) {
+    const auto& info = dump.vmcoreinfo;
+    if (auto where = debuginfo::KallsymsLocation::from_vmcoreinfo(info)) {
+        auto syms = debuginfo::load_kallsyms(memory, *where);
+        if (!syms)
+            return fail(ErrorKind::kNotFound,
+                        "the dump's kallsyms could not be decoded: " + syms.error().describe());
+        how = "kallsyms";
+        return syms;
+    }
+    // x86_64 puts _stext at __START_KERNEL (0xffffffff81000000) plus the KASLR offset when
+    // VMCOREINFO does not say; .rodata (and kallsyms in it) ends before .data's init_uts_ns.
+    debuginfo::KallsymsScan scan;
+    scan.stext = info.symbol("_stext").value_or(0xffffffff81000000ull + info.kernel_offset());
+    scan.start = scan.stext;
+    auto data = info.symbol("init_uts_ns");
+    scan.end = data && *data > scan.start ? *data : scan.start + scan.max_bytes;
+    auto syms = debuginfo::load_kallsyms_by_scan(memory, scan);
+    if (!syms)
+        return fail(ErrorKind::kNotFound,
+                    "the dump's VMCOREINFO does not locate the kallsyms tables (Linux < 6.0), "
+                    "and they were not found in the image: " +
+                        syms.error().describe());
+    how = "kallsyms found in the image";
+    return syms;
+}
+
 // Types from the dump's own BTF, symbols from its kallsyms: no vmlinux needed.
 Result<SelectedDebuginfo> from_dump(const dump::DumpFile& dump, dump::VirtualMemory& memory) {
     SelectedDebuginfo out;
-    auto where = debuginfo::KallsymsLocation::from_vmcoreinfo(dump.vmcoreinfo);
-    if (!where)
-        return fail(ErrorKind::kNotFound,
-                    "the dump's VMCOREINFO does not locate the kallsyms tables");
-    auto syms = debuginfo::load_kallsyms(memory, *where);
-    if (!syms)
-        return fail(ErrorKind::kNotFound,
-                    "the dump's kallsyms could not be decoded: " + syms.error().describe());
+    std::string how;
+    auto syms = dump_kallsyms(dump, memory, how);
+    if (!syms) return std::unexpected(syms.error());
     auto types = debuginfo::load_btf_from_memory(memory, *syms);
     if (!types)
         return fail(ErrorKind::kNotFound,
                     "the dump carries no usable BTF: " + types.error().describe());
-    out.description = fmt::format("BTF ({}) and kallsyms ({} symbols) from the dump itself",
+    out.description = fmt::format("BTF ({}) and {} ({} symbols) from the dump itself",
                                   (*types)->describe(),
+                                  how,
                                   syms->size());
     out.symbols = std::move(*syms);
     out.types = std::move(*types);

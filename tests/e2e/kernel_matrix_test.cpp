@@ -26,8 +26,7 @@ using testing::run_lockhound;
 // Release and scenario directory of each cell measured exact (locks, holders, waiters in order,
 // cycles, root cause), by mode; `names`: the truth's lock labels are in lockhound's names; `bt`:
 // every /proc/PID/stack frame, module frames included, is in `bt`. What a cell lacks is what is
-// left to do there (6.12, 7.2: module symbols of the 6.4+ module layout are not resolved yet;
-// 7.2 without a vmlinux: no kallsyms_relative_base in VMCOREINFO).
+// left to do there (6.12, 7.2: module symbols of the 6.4+ module layout are not resolved yet).
 struct Cell {
     const char* release;
     const char* scenario;

@@ -4,13 +4,16 @@
 // Input: a 32-byte header, then an image mapped at kBase. Header: seven u32 offsets from kBase
 // (num_syms, names, token_table, token_index, offsets, relative_base, addresses) and u32 flags
 // (bit 0: a table of absolute addresses instead of base-relative offsets; bit 1: no absolute
-// per-CPU symbols). Offsets beyond the image make reads fail, as a dump's missing page would.
+// per-CPU symbols; bit 2: find the tables by their shape, kallsyms_scan.h, with _stext at
+// 0xffffffff81000000 + h[6]). Offsets beyond the image make reads fail, as a dump's missing page
+// would.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
 
 #include "debuginfo/kallsyms.h"
+#include "debuginfo/kallsyms_scan.h"
 #include "fuzz_image_memory.h"
 
 using namespace lockhound;
@@ -40,7 +43,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     where.absolute_percpu = (h[7] & 2) == 0;
     // Small limits keep each input fast; the decoder's checks are the same at any size.
     debuginfo::KallsymsLimits limits{.max_symbols = 1u << 16, .max_names_bytes = 1u << 20};
-    auto table = debuginfo::load_kallsyms(mem, where, limits);
+    auto table = (h[7] & 4) != 0
+                     ? debuginfo::load_kallsyms_by_scan(mem,
+                                                        {.start = kBase,
+                                                         .end = kBase + (size - kHeader),
+                                                         .stext = 0xffffffff81000000ull + h[6]},
+                                                        limits)
+                     : debuginfo::load_kallsyms(mem, where, limits);
     if (!table) return 0;
     const auto& syms = table->symbols();
     (void)table->address_of("_stext");

@@ -46,6 +46,38 @@ void put_at(Bytes& b, std::size_t off, T v) {
 
 // ---- kallsyms (fuzz_kallsyms.cpp: 32-byte header of offsets + flags, then the image) ----
 
+// 600 symbols laid out as before 6.4 with their markers, for the scan (flag 4): [offsets]
+// [relative_base][num_syms][names][markers][token_table][token_index], each 8-aligned.
+Bytes kallsyms_scan_seed() {
+    std::vector<std::string> typed_names = {"T_stext"};
+    for (int i = 1; i < 600; ++i) typed_names.push_back("tmutex_lock_" + std::to_string(i));
+    const auto tables = testing::encode_kallsyms(typed_names, {"mutex", "_lock"});
+    auto align8 = [](Bytes& b) { b.resize((b.size() + 7) & ~std::size_t{7}); };
+    Bytes img;
+    for (std::size_t i = 0; i < typed_names.size(); ++i)
+        put<std::int32_t>(img, -1 - static_cast<std::int32_t>(0x10 * i));
+    align8(img);
+    put<std::uint64_t>(img, 0xffffffff81000000ull);
+    put<std::uint32_t>(img, static_cast<std::uint32_t>(typed_names.size()));
+    align8(img);
+    std::vector<std::uint32_t> markers;
+    for (std::size_t i = 0, sym = 0; i < tables.names.size(); ++sym) {
+        if (sym % 256 == 0) markers.push_back(static_cast<std::uint32_t>(i));
+        i += 1 + tables.names[i];
+    }
+    for (auto c : tables.names) put<std::uint8_t>(img, c);
+    align8(img);
+    for (auto m : markers) put<std::uint32_t>(img, m);
+    align8(img);
+    for (char c : tables.token_table) put<char>(img, c);
+    align8(img);
+    for (auto v : tables.token_index) put<std::uint16_t>(img, v);
+    Bytes in(28, std::byte{0});  // table offsets unused by the scan; h[6] = 0: _stext at base
+    put<std::uint32_t>(in, 4u);
+    in.insert(in.end(), img.begin(), img.end());
+    return in;
+}
+
 // Tables laid out as scripts/kallsyms does (support/kallsyms_builder.h), with offsets or
 // addresses.
 Bytes kallsyms_seed(bool absolute_addresses, bool big_symbol) {
@@ -231,6 +263,7 @@ int write_parser_seeds(const std::filesystem::path& out) {
     write(out, "kallsyms", "base-relative", kallsyms_seed(false, false));
     write(out, "kallsyms", "base-relative-big-symbol", kallsyms_seed(false, true));
     write(out, "kallsyms", "absolute-addresses", kallsyms_seed(true, false));
+    write(out, "kallsyms", "scan-pre-6.4", kallsyms_scan_seed());
     write(out, "btf", "small-kernel-types", btf_seed());
     for (int f = 1; f <= 4; ++f) {
         write(out, "orc", "v" + std::to_string(f) + "-blocks", orc_seed(f, true));

@@ -180,10 +180,12 @@ for cell in "${CELLS[@]}"; do
 		for f in $failed; do
 			case " $exp_checks " in *" $f "*|*" * "*) xfailed="$xfailed $f" ;; *) unexpected="$unexpected $f" ;; esac
 		done
+		set -f # exp_checks may be '*': a word, not a glob
 		for c in $exp_checks; do
 			[ "$c" = '*' ] && { [ -n "$failed" ] || nowpass="$nowpass (all)"; continue; }
 			case " $failed " in *" $c "*) ;; *) nowpass="$nowpass $c" ;; esac
 		done
+		set +f
 		if [ -n "$unexpected" ]; then
 			st=FAIL; NFAIL=$((NFAIL + 1))
 			detail="unexpected:${unexpected} — $( { [ $arc = 0 ] || [ $arc = 3 ] || echo "exit $arc: $errline"; grep -m1 FAIL "$res/$mode.check.txt" | sed 's/^ *//'; } | head -n 1 | cut -c1-160)"

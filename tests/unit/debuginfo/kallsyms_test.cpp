@@ -263,7 +263,7 @@ TEST(KallsymsVmlinux, DecodesTheTablesInsideVmlinuxLikeNm) {
     SymbolTable table;
     auto n = decode_kallsyms(mem, w, table);
     ASSERT_TRUE(n) << n.error().describe();
-    decode_time.report("kallsyms decode (vmlinux sections)", std::to_string(*n) + " symbols");
+    decode_time.report("kallsyms decode (vmlinux sections)", std::to_string(n->count) + " symbols");
     testing::Stopwatch sort_time;
     table.finalize();
     sort_time.report("kallsyms finalize (sort + name index)");
