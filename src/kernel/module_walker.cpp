@@ -80,14 +80,22 @@ void read_module_symbols(Kernel& k, const ModuleLayout& l, const Module& m, Modu
     for (std::uint32_t i = 0; i < *num; ++i)
         max_name = std::max(max_name, *sr.u32(i * kElfSymSize));
     std::uint64_t str_len = std::min<std::uint64_t>(max_name + 512, kMaxStrtab);
-    // The string table may end before a page boundary; read what is readable.
-    std::vector<std::byte> strs;
-    for (std::uint64_t len = str_len; len > 0; len = len > 4096 ? len - 4096 : 0) {
-        if (auto s = mem.read_bytes(*strtab, len)) {
-            strs = std::move(*s);
-            break;
-        }
+    // The string table may end just before an unmapped page: read page by page up to the first
+    // page that cannot be read (names past it are dropped, not the whole table).
+    std::vector<std::byte> strs(str_len);
+    std::uint64_t got = 0;
+    while (got < str_len) {
+        const std::uint64_t n = std::min(str_len - got, 4096 - ((*strtab + got) & 4095));
+        if (!mem.read(*strtab + got, std::span(strs.data() + got, n))) break;
+        got += n;
     }
+    strs.resize(got);
+    if (got <= max_name)
+        out.problems.push_back(
+            fmt::format("module {}: string table readable for {} of {} bytes: some symbols unnamed",
+                        m.name,
+                        got,
+                        max_name + 1));
     std::vector<std::byte> types;
     if (typetab) {
         if (auto t = mem.read_bytes(*typetab, *num)) types = std::move(*t);
