@@ -325,6 +325,14 @@ struct Investigation {
                         found.emplace_back(x, &m);
                 }
             }
+            // A "lock" on the task's own stack is most often the stack slots around the waiter
+            // record that point back at it (7.x: one waiter's ring links itself, so any word
+            // below the record looks like a first-waiter pointer): try the locks off the stack
+            // first.
+            const std::uint64_t stack_end = s->base + s->words.size() * 8;
+            std::stable_partition(found.begin(), found.end(), [&](const auto& f) {
+                return f.first < s->base || f.first >= stack_end;
+            });
             std::string how =
                 c.model->model->waiters.layout == WaitListLayout::kListHead
                     ? "its address is on the task's stack and its wait-list head is in the ring "
