@@ -180,7 +180,9 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
 
     // Count first: for rwsems it says whether the owner word names a writer.
     bool writer_locked = false;
-    std::int64_t bias_active = 0;  // rwsem-bias: active lockers in the count
+    std::int64_t bias_active = 0;                   // rwsem-bias: active lockers in the count
+    std::uint64_t drain_readers = 0;                // rwbase: readers a writer waits for
+    const kernel::Task* draining_writer = nullptr;  // ... and that writer (the rtmutex owner)
     if (m.count_off) {
         std::int64_t count = 0;
         bool ok = true;
@@ -241,12 +243,25 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
                     s.state_notes.push_back(fmt::format("{} permit(s) free", count));
                     break;
                 case CountSemantics::kRwbaseReaders: {
-                    constexpr std::int64_t kReaderBias = std::int64_t{1} << 31;
-                    auto readers = static_cast<std::uint32_t>(count) & 0x3fffffffu;
-                    bool writer = (static_cast<std::uint32_t>(count) &
-                                   static_cast<std::uint32_t>(kReaderBias)) == 0;
-                    if (writer) s.state_notes.push_back("a writer holds or is taking it");
-                    if (!writer && readers) s.reader_count = readers;
+                    const auto c = static_cast<std::uint32_t>(count);
+                    const std::uint64_t readers =
+                        c & ~(model.count.reader_bias | model.count.writer_bias);
+                    if (c & model.count.reader_bias) {
+                        if (readers) s.reader_count = readers;
+                    } else if (c & model.count.writer_bias) {
+                        s.state_notes.push_back("write-held (WRITER_BIAS)");
+                    } else if (readers) {
+                        // The rtmutex owner is a writer still waiting for these readers.
+                        s.reader_count = readers;
+                        drain_readers = readers;
+                        s.state_notes.push_back(fmt::format(
+                            "a writer has taken the rtmutex and waits for {} reader(s) to leave "
+                            "(count {:#x}: neither READER_BIAS nor WRITER_BIAS)",
+                            readers,
+                            c));
+                    } else {
+                        s.state_notes.push_back("a writer is taking it (no readers left)");
+                    }
                     break;
                 }
                 case CountSemantics::kPercpuReaders:
@@ -295,7 +310,9 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
             };
             switch (model.owner.semantics) {
                 case OwnerSemantics::kTaggedTask:
-                    if (ptr)
+                    if (ptr && drain_readers && t)
+                        draining_writer = t;  // a waiter, listed first below
+                    else if (ptr)
                         add_holder(
                             model.kind == LockKind::kRwSemaphore ? Mode::kWrite : Mode::kExclusive,
                             fmt::format("owner word {:#x} names this task", *w));
@@ -389,6 +406,20 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
             s.anomalies.push_back(
                 fmt::format("waiter pid {} is in state {}, not blocked", t->pid, t->state));
         s.waiters.push_back(std::move(w));
+    }
+    if (draining_writer) {
+        // It owns the rtmutex but not the lock: it waits, first of all, for the readers.
+        s.waiters.insert(
+            s.waiters.begin(),
+            Waiter{task_ref(*draining_writer), Mode::kWrite, 0, 0, draining_writer->state == 'D'});
+        for (std::size_t i = 0; i < s.waiters.size(); ++i)
+            s.waiters[i].queue_pos = static_cast<int>(i);
+        s.state_notes.push_back(fmt::format(
+            "pid {} owns the rtmutex (owner word {:#x}) as the writer and waits for the {} "
+            "reader(s): it is listed as the first waiter, the readers hold the lock",
+            draining_writer->pid,
+            s.owner_raw,
+            drain_readers));
     }
     // The lock's own "there are waiters" bit must agree with its list.
     auto waiters_bit = [](const std::map<std::uint64_t, std::string>& names) -> std::uint64_t {

@@ -164,7 +164,12 @@ LockModel parse_model(const toml::table& root, const std::string& file) {
         m.count.reader_mask = as_u64((*c)["reader_mask"]);
         m.count.active_mask = as_u64((*c)["active_mask"]);
         m.count.waiting_bias = (*c)["waiting_bias"].value<std::int64_t>().value_or(0);
+        m.count.reader_bias = as_u64((*c)["reader_bias"]);
+        m.count.writer_bias = as_u64((*c)["writer_bias"]);
         m.count.block_member = opt_string(*c, "block_member");
+        if (m.count.semantics == CountSemantics::kRwbaseReaders &&
+            (!m.count.reader_bias || !m.count.writer_bias))
+            throw ParseError{"rwbase-readers count needs reader_bias and writer_bias"};
         if (m.count.semantics == CountSemantics::kRwsemV53 &&
             (!m.count.writer_locked || !m.count.reader_mask))
             throw ParseError{"rwsem-v5.3 count needs writer_locked and reader_mask"};

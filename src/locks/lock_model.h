@@ -67,6 +67,10 @@ struct LockModel {
         std::uint64_t reader_mask = 0;
         std::uint64_t active_mask = 0;
         std::int64_t waiting_bias = 0;
+        // rwbase-readers (PREEMPT_RT): READER_BIAS set = no writer; WRITER_BIAS set = write-held;
+        // neither = a writer owns the rtmutex and waits for the readers left in the count.
+        std::uint64_t reader_bias = 0;
+        std::uint64_t writer_bias = 0;
         std::string block_member;  // percpu-readers: nonzero = new readers blocked
     } count;
 

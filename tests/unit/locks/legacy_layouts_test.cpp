@@ -757,7 +757,7 @@ TEST_F(PreemptRtLayout, RwsemWriterHoldsReadersQueued) {
     EXPECT_EQ(s.model, "rt/rwsem-rwbase");
     EXPECT_EQ(s.kind, LockKind::kRwSemaphore);
     EXPECT_TRUE(s.anomalies.empty()) << describe(s);
-    EXPECT_TRUE(has_text(s.state_notes, "a writer holds")) << describe(s);
+    EXPECT_TRUE(has_text(s.state_notes, "write-held (WRITER_BIAS)")) << describe(s);
     EXPECT_FALSE(s.reader_count);
     ASSERT_EQ(s.holders.size(), 1u) << describe(s);
     EXPECT_EQ(s.holders[0].task.task, writer);
@@ -779,6 +779,32 @@ TEST_F(PreemptRtLayout, RwsemReadersHold) {
     EXPECT_TRUE(s.waiters.empty());
     EXPECT_TRUE(s.anomalies.empty()) << describe(s);
     EXPECT_FALSE(has_text(s.state_notes, "writer")) << describe(s);
+}
+
+// rwbase_write_lock(): the writer takes the rtmutex, clears READER_BIAS and sleeps until the
+// readers leave; only then does it set WRITER_BIAS. It owns the rtmutex without holding the lock.
+TEST_F(PreemptRtLayout, RwsemWriterDrainingReadersIsTheFirstWaiter) {
+    const ResolvedModel* m = find_model(resolved_, LockKind::kRwSemaphore);
+    ASSERT_NE(m, nullptr) << notes();
+    const std::uint64_t sem = kLockPage + 0x380;
+    std::uint64_t writer = k_.add_task(210, "writer");
+    std::uint64_t r1 = k_.add_task(211, "reader1");
+    std::uint64_t rec1 = rt_waiter(r1, 120);
+    set_waiters(sem + off("rw_semaphore", "rwbase.rtmutex"), {rec1});
+    k_.mem.put_u64(sem + off("rw_semaphore", "rwbase.rtmutex.owner"), writer | 0x1);
+    k_.mem.put_u32(sem + off("rw_semaphore", "rwbase.readers"), 2);  // two readers inside
+
+    LockState s = k_.decode(*m, sem);
+    EXPECT_TRUE(s.anomalies.empty()) << describe(s);
+    EXPECT_TRUE(s.holders.empty()) << "the rtmutex owner is not a holder yet: " << describe(s);
+    EXPECT_EQ(s.reader_count, 2u) << describe(s);
+    EXPECT_TRUE(has_text(s.state_notes, "waits for 2 reader(s)")) << describe(s);
+    ASSERT_EQ(s.waiters.size(), 2u) << describe(s);
+    EXPECT_EQ(s.waiters[0].task.task, writer);
+    EXPECT_EQ(s.waiters[0].mode, Mode::kWrite);
+    EXPECT_EQ(s.waiters[0].queue_pos, 0);
+    EXPECT_EQ(s.waiters[1].task.task, r1);
+    EXPECT_EQ(s.waiters[1].queue_pos, 1);
 }
 
 TEST_F(PreemptRtLayout, DamagedTreeIsAnAnomaly) {
