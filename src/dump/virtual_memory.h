@@ -8,6 +8,7 @@
 // Error carrying the faulting address; nothing here throws or reads out of bounds.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -44,6 +45,19 @@ class VirtualMemory {
         std::vector<std::byte> buf(len);
         auto r = read(vaddr, buf);
         if (!r) return std::unexpected(r.error());
+        return buf;
+    }
+    // The bytes at vaddr up to len, or up to the first page that cannot be read: a table or a
+    // function may end just before a page the dump does not hold.
+    [[nodiscard]] std::vector<std::byte> read_readable(std::uint64_t vaddr, std::size_t len) {
+        std::vector<std::byte> buf(len);
+        std::size_t got = 0;
+        while (got < len) {
+            const std::size_t n = std::min<std::size_t>(len - got, 4096 - ((vaddr + got) & 4095));
+            if (!read(vaddr + got, std::span(buf.data() + got, n))) break;
+            got += n;
+        }
+        buf.resize(got);
         return buf;
     }
     // A NUL-terminated string of at most max_len bytes (the NUL is not required).

@@ -82,14 +82,8 @@ void read_module_symbols(Kernel& k, const ModuleLayout& l, const Module& m, Modu
     std::uint64_t str_len = std::min<std::uint64_t>(max_name + 512, kMaxStrtab);
     // The string table may end just before an unmapped page: read page by page up to the first
     // page that cannot be read (names past it are dropped, not the whole table).
-    std::vector<std::byte> strs(str_len);
-    std::uint64_t got = 0;
-    while (got < str_len) {
-        const std::uint64_t n = std::min(str_len - got, 4096 - ((*strtab + got) & 4095));
-        if (!mem.read(*strtab + got, std::span(strs.data() + got, n))) break;
-        got += n;
-    }
-    strs.resize(got);
+    std::vector<std::byte> strs = mem.read_readable(*strtab, str_len);
+    const std::uint64_t got = strs.size();
     if (got <= max_name)
         out.problems.push_back(
             fmt::format("module {}: string table readable for {} of {} bytes: some symbols unnamed",

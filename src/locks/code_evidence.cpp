@@ -43,13 +43,15 @@ CodeScanner::~CodeScanner() {
 const std::vector<CodeScanner::Insn>* CodeScanner::decode(std::uint64_t start, std::uint64_t size) {
     if (!ok_ || size == 0 || size > kMaxFunction) return nullptr;
     if (auto it = cache_.find(start); it != cache_.end()) return &it->second;
-    auto bytes = kernel_.memory().read_bytes(start, size);
+    // A symbol's size runs to the next symbol: for a module's last function that can reach past
+    // its text into a page the dump lacks. The code up to there is still the function's.
+    auto bytes = kernel_.memory().read_readable(start, size);
     std::vector<Insn> out;
-    if (bytes) {
+    if (!bytes.empty()) {
         csh h = handle_;
         cs_insn* insn = cs_malloc(h);
-        const std::uint8_t* code = reinterpret_cast<const std::uint8_t*>(bytes->data());
-        std::size_t left = bytes->size();
+        const std::uint8_t* code = reinterpret_cast<const std::uint8_t*>(bytes.data());
+        std::size_t left = bytes.size();
         std::uint64_t addr = start;
         while (left > 0) {
             if (!cs_disasm_iter(h, &code, &left, &addr, insn)) {
@@ -134,6 +136,8 @@ std::optional<CodeReference> CodeScanner::references(std::uint64_t start,
             ref.call_site = (*insns)[j].address;
             ref.acquire = through.empty() ? r->symbol->name : through;
             auto where = syms.lookup(in.address);
+            // Sized as the frame is (the module's text end bounds its last function).
+            if (where && where->symbol->address == start) where->size = size;
             std::string what =
                 via_struct
                     ? fmt::format(

@@ -41,7 +41,8 @@ const TaskStackInfo& TaskFrames::of(const kernel::Task& task) {
             std::uint64_t at = f.pc_is_exact || f.pc == 0 ? f.pc : f.pc - 1;
             if (auto r = syms.lookup(at)) {
                 fi.function_start = r->symbol->address;
-                fi.function_size = r->size;
+                // The frame's size is bounded by its text's end (a module's last function).
+                fi.function_size = f.size && f.size < r->size ? f.size : r->size;
                 if (fi.function.empty()) fi.function = r->symbol->name;
             }
             info.frames.push_back(std::move(fi));
