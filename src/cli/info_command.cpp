@@ -6,9 +6,9 @@
 
 #include "cli/common.h"
 #include "kernel/kernel_facts.h"
-#include "locks/analysis.h"
 #include "kernel/printk_log.h"
 #include "kernel/triage.h"
+#include "locks/analysis.h"
 #include "report/escape.h"
 
 namespace lockhound::cli {

@@ -7,11 +7,11 @@
 namespace lockhound::kernel {
 
 struct Module {
-    std::string name;              // "lockbomb"
-    std::uint64_t address = 0;     // struct module *
-    std::uint64_t text_base = 0;   // core text (core_layout.base / mem[MOD_TEXT].base)
+    std::string name;             // "lockbomb"
+    std::uint64_t address = 0;    // struct module *
+    std::uint64_t text_base = 0;  // core text (core_layout.base / mem[MOD_TEXT].base)
     std::uint64_t text_size = 0;
-    std::uint64_t core_base = 0;   // whole core allocation (text+data), for "is this in a module"
+    std::uint64_t core_base = 0;  // whole core allocation (text+data), for "is this in a module"
     std::uint64_t core_size = 0;
     // Module ORC tables (struct module.arch), 0 when absent.
     std::uint64_t orc_unwind_ip = 0;

@@ -39,8 +39,10 @@ std::optional<LockName> by_symbol(kernel::Kernel& k,
                     sym.module.empty() ? "(vmlinux)" : "in module " + std::string(sym.module)),
         std::nullopt,
         std::nullopt,
-        LockObject{
-            .kind = "symbol", .address = sym.address, .offset = r->offset, .member = std::string(sym.name)}};
+        LockObject{.kind = "symbol",
+                   .address = sym.address,
+                   .offset = r->offset,
+                   .member = std::string(sym.name)}};
 }
 
 // Locks embedded in an object that tasks point at (task->mm for mmap_lock).

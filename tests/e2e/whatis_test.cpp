@@ -161,7 +161,9 @@ TEST(Whatis, SlabObjectsAgreeWithDrgn) {
         }
         auto drgn = drgn_answers(d.vmcores.front(), *v, addrs);
         if (!drgn) {
-            std::cout << d.name() << ": drgn did not answer (not installed, or it cannot open this dump): not compared\n";
+            std::cout << d.name()
+                      << ": drgn did not answer (not installed, or it cannot open this dump): not "
+                         "compared\n";
             continue;
         }
         for (auto x : addrs) {
