@@ -1,7 +1,6 @@
 #include "kernel/triage.h"
 
 #include <charconv>
-#include <regex>
 
 #include <fmt/format.h>
 
@@ -19,59 +18,156 @@ std::optional<int> to_int(std::string_view s) {
     return v;
 }
 
+// Hand-written matchers for the few log lines triage reads (a regex engine cost more than the
+// rest of the log scan). Each says what it matches; "line" means up to the first CR or LF.
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_eol(char c) {
+    return c == '\n' || c == '\r';
+}
+
+// The run of digits at `at` (possibly empty).
+std::string_view digits_at(std::string_view s, std::size_t at) {
+    std::size_t end = at;
+    while (end < s.size() && is_digit(s[end])) ++end;
+    return s.substr(at, end - at);
+}
+
+// `s` continues with `lit` at `at`.
+bool has_at(std::string_view s, std::size_t at, std::string_view lit) {
+    return at <= s.size() && s.substr(at).starts_with(lit);
+}
+
+// "Kernel panic - not syncing: MSG": MSG up to the end of the line.
+std::optional<std::string_view> match_panic(std::string_view s) {
+    constexpr std::string_view kLit = "Kernel panic - not syncing: ";
+    std::size_t at = s.find(kLit);
+    if (at == std::string_view::npos) return std::nullopt;
+    std::string_view msg = s.substr(at + kLit.size());
+    std::size_t eol = msg.find_first_of("\r\n");
+    return eol == std::string_view::npos ? msg : msg.substr(0, eol);
+}
+
+struct CpuLine {
+    std::string_view cpu, pid, comm;
+};
+// The line starts "CPU: N PID: N Comm: COMM " where COMM is the shortest run of 1 to 16
+// characters followed by a space.
+std::optional<CpuLine> match_cpu_line(std::string_view s) {
+    if (!s.starts_with("CPU: ")) return std::nullopt;
+    CpuLine out;
+    std::size_t at = 5;
+    out.cpu = digits_at(s, at);
+    at += out.cpu.size();
+    if (out.cpu.empty() || !has_at(s, at, " PID: ")) return std::nullopt;
+    at += 6;
+    out.pid = digits_at(s, at);
+    at += out.pid.size();
+    if (out.pid.empty() || !has_at(s, at, " Comm: ")) return std::nullopt;
+    at += 7;
+    for (std::size_t k = 1; k <= 16 && at + k < s.size(); ++k) {
+        if (is_eol(s[at + k - 1])) return std::nullopt;
+        if (s[at + k] == ' ') {
+            out.comm = s.substr(at, k);
+            return out;
+        }
+    }
+    return std::nullopt;
+}
+
+struct HungLine {
+    std::string_view comm, pid, seconds;
+};
+// "INFO: task COMM:PID blocked for more than N seconds" anywhere in the line; COMM is 1 to 16
+// characters, the longest that fits.
+std::optional<HungLine> match_hung_task(std::string_view s) {
+    constexpr std::string_view kLit = "INFO: task ";
+    for (std::size_t at = s.find(kLit); at != std::string_view::npos; at = s.find(kLit, at + 1)) {
+        const std::size_t c = at + kLit.size();
+        std::size_t room = 0;  // characters of the line available for COMM
+        while (room < 16 && c + room < s.size() && !is_eol(s[c + room])) ++room;
+        for (std::size_t k = room; k >= 1; --k) {
+            std::size_t p = c + k;
+            if (!has_at(s, p, ":")) continue;
+            HungLine h{s.substr(c, k), digits_at(s, p + 1), {}};
+            p += 1 + h.pid.size();
+            if (h.pid.empty() || !has_at(s, p, " blocked for more than ")) continue;
+            p += 23;
+            h.seconds = digits_at(s, p);
+            if (h.seconds.empty() || !has_at(s, p + h.seconds.size(), " seconds")) continue;
+            return h;
+        }
+    }
+    return std::nullopt;
+}
+
+// "soft lockup - CPU#N stuck for" anywhere in the line: N.
+std::optional<std::string_view> match_soft_lockup(std::string_view s) {
+    constexpr std::string_view kLit = "soft lockup - CPU#";
+    for (std::size_t at = s.find(kLit); at != std::string_view::npos; at = s.find(kLit, at + 1)) {
+        std::string_view n = digits_at(s, at + kLit.size());
+        if (!n.empty() && has_at(s, at + kLit.size() + n.size(), " stuck for")) return n;
+    }
+    return std::nullopt;
+}
+
+// An RCU stall's CPU line: optional white space, N, "-..." at the start.
+std::optional<std::string_view> match_rcu_cpu(std::string_view s) {
+    std::size_t at = s.find_first_not_of(" \t\n\v\f\r");
+    if (at == std::string_view::npos) return std::nullopt;
+    std::string_view n = digits_at(s, at);
+    if (n.empty() || !has_at(s, at + n.size(), "-...")) return std::nullopt;
+    return n;
+}
+
 }  // namespace
 
 LogReports scan_log(const PrintkLog& log) {
     LogReports out;
-    static const std::regex panic_re(R"(Kernel panic - not syncing: (.*))");
-    static const std::regex cpu_re(R"(^CPU: ([0-9]+) PID: ([0-9]+) Comm: (.{1,16}?) )");
-    static const std::regex hung_re(
-        R"(INFO: task (.{1,16}):([0-9]+) blocked for more than ([0-9]+) seconds)");
-    static const std::regex soft_re(R"(soft lockup - CPU#([0-9]+) stuck for)");
-    static const std::regex rcu_cpu_re(R"(^\s*([0-9]+)-\.\.\.)");
     bool after_panic = false, in_rcu = false;
     for (const auto& r : log.records) {
-        std::string_view text = r.text;
-        while (!text.empty() && (text.back() == '\n')) text.remove_suffix(1);
-        if (text.size() > 4096) text = text.substr(0, 4096);  // bounded regex work per record
-        std::string line(text);
-        std::smatch m;
-        if (std::regex_search(line, m, panic_re)) {
-            out.panic_message = m[1].str();
+        std::string_view line = r.text;
+        while (!line.empty() && (line.back() == '\n')) line.remove_suffix(1);
+        if (line.size() > 4096) line = line.substr(0, 4096);  // bounded work per record
+        if (auto msg = match_panic(line)) {
+            out.panic_message = std::string(*msg);
             out.panic_ts_nsec = r.ts_nsec;
             out.panic_cpu.reset(), out.panic_pid.reset(), out.panic_comm.clear();
             after_panic = true;
             continue;
         }
-        if (after_panic && !out.panic_cpu && std::regex_search(line, m, cpu_re)) {
-            out.panic_cpu = to_int(m[1].str());
-            out.panic_pid = to_int(m[2].str());
-            out.panic_comm = m[3].str();
-            continue;
+        if (after_panic && !out.panic_cpu) {
+            if (auto c = match_cpu_line(line)) {
+                out.panic_cpu = to_int(c->cpu);
+                out.panic_pid = to_int(c->pid);
+                out.panic_comm = std::string(c->comm);
+                continue;
+            }
         }
-        if (std::regex_search(line, m, hung_re)) {
+        if (auto m = match_hung_task(line)) {
             HungTaskReport h;
-            h.comm = m[1].str();
-            h.pid = to_int(m[2].str()).value_or(0);
-            h.seconds = to_int(m[3].str()).value_or(0);
+            h.comm = std::string(m->comm);
+            h.pid = to_int(m->pid).value_or(0);
+            h.seconds = to_int(m->seconds).value_or(0);
             bool seen = false;
             for (const auto& o : out.hung_tasks) seen = seen || o.pid == h.pid;
             if (!seen && out.hung_tasks.size() < 4096) out.hung_tasks.push_back(std::move(h));
             continue;
         }
         if (out.stalls.size() >= 256) continue;
-        if (std::regex_search(line, m, soft_re)) {
-            out.stalls.push_back({to_int(m[1].str()).value_or(-1), line});
+        if (auto cpu = match_soft_lockup(line)) {
+            out.stalls.push_back({to_int(*cpu).value_or(-1), std::string(line)});
             in_rcu = false;
-        } else if (line.find("detected stalls on CPUs") != std::string::npos ||
-                   line.find("self-detected stall on CPU") != std::string::npos ||
-                   line.find("rcu: INFO") != std::string::npos) {
-            out.stalls.push_back({-1, line});
+        } else if (line.find("detected stalls on CPUs") != std::string_view::npos ||
+                   line.find("self-detected stall on CPU") != std::string_view::npos ||
+                   line.find("rcu: INFO") != std::string_view::npos) {
+            out.stalls.push_back({-1, std::string(line)});
             in_rcu = true;
-        } else if (in_rcu && std::regex_search(line, m, rcu_cpu_re)) {
+        } else if (auto rcpu = in_rcu ? match_rcu_cpu(line) : std::nullopt) {
             // "rcu: \t1-...!: (0 ticks this GP) ..." names a stalled CPU.
-            out.stalls.push_back({to_int(m[1].str()).value_or(-1), line});
-        } else if (in_rcu && line.find("rcu:") == std::string::npos) {
+            out.stalls.push_back({to_int(*rcpu).value_or(-1), std::string(line)});
+        } else if (in_rcu && line.find("rcu:") == std::string_view::npos) {
             in_rcu = false;
         }
     }
