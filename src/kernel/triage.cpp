@@ -112,8 +112,9 @@ std::optional<std::string_view> match_soft_lockup(std::string_view s) {
     return std::nullopt;
 }
 
-// An RCU stall's CPU line: optional white space, N, "-..." at the start.
+// An RCU stall's CPU line: optional "rcu: " (kernel/rcu's pr_fmt), white space, N, "-...".
 std::optional<std::string_view> match_rcu_cpu(std::string_view s) {
+    if (s.starts_with("rcu: ")) s.remove_prefix(5);
     std::size_t at = s.find_first_not_of(" \t\n\v\f\r");
     if (at == std::string_view::npos) return std::nullopt;
     std::string_view n = digits_at(s, at);

@@ -105,12 +105,16 @@ TEST(LogTriage, SoftLockupsAndRcuStalls) {
         "Sending NMI from CPU 0 to CPUs 1:",
         "\t4-...: after the stall report: not a stalled CPU",
     }));
-    ASSERT_EQ(r.stalls.size(), 3u);
+    ASSERT_EQ(r.stalls.size(), 4u);
     EXPECT_EQ(r.stalls[0].cpu, 110);
     EXPECT_EQ(r.stalls[1].cpu, -1);  // the RCU report's opening line names no CPU
     EXPECT_EQ(r.stalls[1].line, "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:");
-    EXPECT_EQ(r.stalls[2].cpu, 3);
-    EXPECT_EQ(r.stalls[2].line, "\t3-....: (2100 ticks this GP) idle=1a/1/0x4000000000000000");
+    // tree_stall.h prints each stalled CPU as "\t%d-%c%c%c%c: ..." under kernel/rcu's pr_fmt.
+    EXPECT_EQ(r.stalls[2].cpu, 1);
+    EXPECT_EQ(r.stalls[2].line,
+              "rcu: \t1-...!: (0 ticks this GP) idle=f2c/0/0x0 softirq=1/1 fqs=0");
+    EXPECT_EQ(r.stalls[3].cpu, 3);
+    EXPECT_EQ(r.stalls[3].line, "\t3-....: (2100 ticks this GP) idle=1a/1/0x4000000000000000");
     EXPECT_FALSE(r.panic_message);
     EXPECT_TRUE(r.hung_tasks.empty());
 }
