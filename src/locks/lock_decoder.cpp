@@ -421,7 +421,9 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
             s.owner_raw,
             drain_readers));
     }
-    // The lock's own "there are waiters" bit must agree with its list.
+    // The lock's own "there are waiters" bit must agree with its list (a writer draining readers
+    // is not in that list).
+    const bool queued = s.waiters.size() > (draining_writer ? 1U : 0U);
     auto waiters_bit = [](const std::map<std::uint64_t, std::string>& names) -> std::uint64_t {
         for (const auto& [bit, name] : names)
             if (name == "WAITERS" || name == "HAS_WAITERS") return bit;
@@ -433,9 +435,9 @@ LockState decode_lock(DecodeContext& ctx, const ResolvedModel& m, std::uint64_t 
     else if (std::uint64_t ob = waiters_bit(model.owner.flags); ob && m.owner_off)
         flag_says = (s.owner_raw & ob) != 0;
     if (flag_says && !wl.error) {
-        if (*flag_says && s.waiters.empty())
+        if (*flag_says && !queued)
             s.anomalies.push_back("the WAITERS flag is set but the wait list is empty");
-        else if (!*flag_says && !s.waiters.empty())
+        else if (!*flag_says && queued)
             s.anomalies.push_back("tasks are queued but the WAITERS flag is clear");
     }
     if (model.kind == LockKind::kPercpuRwSemaphore && block && *block == 1 && s.holders.empty() &&

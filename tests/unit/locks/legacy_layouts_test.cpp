@@ -1,9 +1,9 @@
-// Lock models for layouts the shared dumps do not exercise (RHEL 7, Linux 4.19, PREEMPT_RT 6.x,
-// Linux 7.2),
-// tested on compiler-made DWARF of those kernels' struct definitions (tests/data/*.c, built with
-// -g -O0): the expected model is selected for each kind, and locks laid out in fake memory at the
-// offsets that DWARF gives (waiter records on fake stacks, linked as the kernel links them) decode
-// to the right holders, waiters, modes and notes. Damaged wait lists become anomalies.
+// Lock models for layouts the shared dumps do not exercise (RHEL 7, Linux 4.19, PREEMPT_RT 5.10
+// and 6.x, Linux 7.2), tested on compiler-made DWARF of those kernels' struct definitions
+// (tests/data/*.c, built with -g -O0): the expected model is selected for each kind, and locks laid
+// out in fake memory at the offsets that DWARF gives (waiter records on fake stacks, linked as the
+// kernel links them) decode to the right holders, waiters, modes and notes. Damaged wait lists
+// become anomalies.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -641,17 +641,20 @@ TEST_F(Linux419Layout, MutexTaggedOwnerWithWaiters) {
 // ---------------------------------------------------------------------------------------------
 // PREEMPT_RT 6.x: mutex = rt_mutex_base, rw_semaphore = rwbase_rt; waiters in an rbtree.
 
-class PreemptRtLayout : public LayoutTest {
+// The waiters rbtree of an RT lock; its paths differ between the RT generations.
+class RtTreeLayout : public LayoutTest {
   protected:
-    void SetUp() override { ASSERT_NO_FATAL_FAILURE(open(LH_LAYOUT_PREEMPT_RT_6_X)); }
+    std::string entry_ = "tree.entry";    // rt_mutex_waiter's rb_node
+    std::string prio_ = "tree.prio";      // rt_mutex_waiter's priority
+    std::string base_ = "rt_mutex_base";  // the struct holding `waiters`
 
     std::uint64_t rt_waiter(std::uint64_t task, int prio) {
         std::uint64_t rec = k_.stack_record(size("rt_mutex_waiter"));
         k_.mem.put_u64(rec + off("rt_mutex_waiter", "task"), task);
-        k_.mem.put_u32(rec + off("rt_mutex_waiter", "tree.prio"), static_cast<std::uint32_t>(prio));
+        k_.mem.put_u32(rec + off("rt_mutex_waiter", prio_), static_cast<std::uint32_t>(prio));
         return rec;
     }
-    std::uint64_t node(std::uint64_t rec) { return rec + off("rt_mutex_waiter", "tree.entry"); }
+    std::uint64_t node(std::uint64_t rec) { return rec + off("rt_mutex_waiter", entry_); }
     void set_node(std::uint64_t n, std::uint64_t parent, std::uint64_t left, std::uint64_t right) {
         k_.mem.put_u64(n + off("rb_node", "__rb_parent_color"), parent | 1 /* RB_BLACK */);
         k_.mem.put_u64(n + off("rb_node", "rb_left"), left);
@@ -671,15 +674,19 @@ class PreemptRtLayout : public LayoutTest {
         set_node(n, parent, left, right);
         return n;
     }
-    // Puts the waiter records into the rt_mutex_base at `base` (its waiters rb_root_cached).
+    // Puts the waiter records into the lock base at `base` (its waiters rb_root_cached).
     void set_waiters(std::uint64_t base, const std::vector<std::uint64_t>& recs) {
         std::vector<std::uint64_t> nodes;
         for (std::uint64_t r : recs) nodes.push_back(node(r));
         std::uint64_t root = build_tree(nodes, 0, nodes.size(), 0);
-        k_.mem.put_u64(base + off("rt_mutex_base", "waiters.rb_root.rb_node"), root);
-        k_.mem.put_u64(base + off("rt_mutex_base", "waiters.rb_leftmost"),
-                       nodes.empty() ? 0 : nodes.front());
+        k_.mem.put_u64(base + off(base_, "waiters.rb_root.rb_node"), root);
+        k_.mem.put_u64(base + off(base_, "waiters.rb_leftmost"), nodes.empty() ? 0 : nodes.front());
     }
+};
+
+class PreemptRtLayout : public RtTreeLayout {
+  protected:
+    void SetUp() override { ASSERT_NO_FATAL_FAILURE(open(LH_LAYOUT_PREEMPT_RT_6_X)); }
 };
 
 TEST_F(PreemptRtLayout, SelectsRtMutexAndRwbaseModels) {
@@ -858,6 +865,93 @@ TEST_F(PreemptRtLayout, DamagedTreeIsAnAnomaly) {
     s = k_.decode(*m, lock);
     EXPECT_TRUE(has_text(s.anomalies, "wait list")) << describe(s);
     EXPECT_TRUE(s.waiters.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Out-of-tree PREEMPT_RT 5.10 (Debian 11's rt-amd64): mutex = { struct rt_mutex lock },
+// rw_semaphore = { readers; struct rt_mutex rtmutex }; waiters linked by `tree_entry`.
+
+class PreemptRt510Layout : public RtTreeLayout {
+  protected:
+    void SetUp() override {
+        entry_ = "tree_entry";
+        prio_ = "prio";
+        base_ = "rt_mutex";
+        ASSERT_NO_FATAL_FAILURE(open(LH_LAYOUT_PREEMPT_RT_5_10));
+    }
+};
+
+TEST_F(PreemptRt510Layout, SelectsTheOutOfTreeRtModels) {
+    EXPECT_EQ(selected(LockKind::kMutex), "rt/mutex-rtmutex-rt-v4.14") << notes();
+    EXPECT_EQ(selected(LockKind::kRwSemaphore), "rt/rwsem-rt-v4.14") << notes();
+    EXPECT_EQ(selected(LockKind::kSemaphore), "semaphore/count-waitlist") << notes();
+    expect_not_detected("rt/mutex-rtmutex-v5.15", "no mutex.rtmutex");
+    expect_not_detected("rt/rwsem-rwbase-v5.15", "no rw_semaphore.rwbase");
+    expect_not_detected("mutex/owner-tagged-v4.10", "no mutex.owner");
+
+    const ResolvedModel* mutex = find_model(resolved_, LockKind::kMutex);
+    ASSERT_NE(mutex, nullptr);
+    EXPECT_EQ(mutex->owner_off, off("mutex", "lock.owner"));
+    EXPECT_EQ(mutex->list_off, off("mutex", "lock.waiters.rb_root.rb_node"));
+    EXPECT_EQ(mutex->link_off, off("rt_mutex_waiter", "tree_entry"));
+    const ResolvedModel* rwsem = find_model(resolved_, LockKind::kRwSemaphore);
+    ASSERT_NE(rwsem, nullptr);
+    EXPECT_EQ(rwsem->count_off, off("rw_semaphore", "readers"));
+    EXPECT_EQ(rwsem->owner_off, off("rw_semaphore", "rtmutex.owner"));
+    EXPECT_EQ(rwsem->list_off, off("rw_semaphore", "rtmutex.waiters.rb_root.rb_node"));
+    EXPECT_EQ(rwsem->lock_target_off, off("rw_semaphore", "rtmutex"));
+}
+
+TEST_F(PreemptRt510Layout, MutexOwnerAndWaitersInTreeOrder) {
+    const ResolvedModel* m = find_model(resolved_, LockKind::kMutex);
+    ASSERT_NE(m, nullptr) << notes();
+    const std::uint64_t lock = kLockPage + 0x100;
+    std::uint64_t owner = k_.add_task(100, "owner");
+    std::vector<Want> want;
+    std::vector<std::uint64_t> recs;
+    for (int i = 0; i < 5; ++i) {
+        std::uint64_t t = k_.add_task(101 + i, "rt" + std::to_string(i));
+        recs.push_back(rt_waiter(t, 10 + 10 * i));
+        want.push_back({t, Mode::kExclusive, recs.back()});
+    }
+    set_waiters(lock + off("mutex", "lock"), recs);
+    k_.mem.put_u64(lock + off("mutex", "lock.owner"), owner | 0x1);  // RT_MUTEX_HAS_WAITERS
+
+    LockState s = k_.decode(*m, lock);
+    EXPECT_EQ(s.model, "rt/mutex-rtmutex-rt-v4.14");
+    EXPECT_TRUE(s.anomalies.empty()) << describe(s);
+    ASSERT_EQ(s.holders.size(), 1u) << describe(s);
+    EXPECT_EQ(s.holders[0].task.task, owner);
+    expect_waiters(s, want);
+}
+
+// __down_write_common() of 5.10-rt: the writer takes the rtmutex, subtracts READER_BIAS and
+// sleeps until the readers have left, with no waiter record: it is the first waiter.
+TEST_F(PreemptRt510Layout, RwsemWriterDrainingReadersIsTheFirstWaiter) {
+    const ResolvedModel* m = find_model(resolved_, LockKind::kRwSemaphore);
+    ASSERT_NE(m, nullptr) << notes();
+    const std::uint64_t sem = kLockPage + 0x300;
+    std::uint64_t writer = k_.add_task(300, "writer");
+    set_waiters(sem + off("rw_semaphore", "rtmutex"), {});
+    k_.mem.put_u64(sem + off("rw_semaphore", "rtmutex.owner"), writer);
+    k_.mem.put_u32(sem + off("rw_semaphore", "readers"), 1);  // one reader inside
+
+    LockState s = k_.decode(*m, sem);
+    EXPECT_EQ(s.model, "rt/rwsem-rt-v4.14");
+    EXPECT_TRUE(s.anomalies.empty()) << describe(s);
+    EXPECT_TRUE(s.holders.empty()) << describe(s);
+    EXPECT_EQ(s.reader_count, 1u) << describe(s);
+    ASSERT_EQ(s.waiters.size(), 1u) << describe(s);
+    EXPECT_EQ(s.waiters[0].task.task, writer);
+    EXPECT_EQ(s.waiters[0].mode, Mode::kWrite);
+
+    // Once the readers are gone the writer sets WRITER_BIAS: it holds the lock.
+    k_.mem.put_u32(sem + off("rw_semaphore", "readers"), kWriterBias);
+    s = k_.decode(*m, sem);
+    ASSERT_EQ(s.holders.size(), 1u) << describe(s);
+    EXPECT_EQ(s.holders[0].task.task, writer);
+    EXPECT_EQ(s.holders[0].mode, Mode::kWrite);
+    EXPECT_TRUE(s.waiters.empty()) << describe(s);
 }
 
 // ---------------------------------------------------------------------------------------------
