@@ -51,6 +51,7 @@
 #   LHS_NREADERS      mmap-pileup: `cat /proc/PID/cmdline` readers (default 4)
 #   LHS_NPS           mmap-pileup: busybox `ps` readers (default 1)
 #   LHS_BOOT_TIMEOUT  seconds until the guest must be ready (default 300)
+#   LHS_BOOT_ATTEMPTS boots tried when the guest dies before the dump (default 3)
 #   LHS_MAX_DUMP      max bytes of one vmcore (default 20000000)
 #   LHS_MKD_LEVEL     makedumpfile dump level (default: 31 before 6.10, else 23)
 #   LHS_KCC           compiler for the module (default: the kernel's gcc-N if
@@ -72,6 +73,7 @@ SMP=${LHS_SMP:-2}
 NREADERS=${LHS_NREADERS:-4}
 NPS=${LHS_NPS:-1}
 BOOT_TIMEOUT=${LHS_BOOT_TIMEOUT:-300}
+BOOT_ATTEMPTS=${LHS_BOOT_ATTEMPTS:-3}
 MAX_DUMP=${LHS_MAX_DUMP:-20000000}
 ALL_SCENARIOS="mmap-pileup mixed-cycle sem-chain abba rwsem-readers"
 MATRIX_SET="abba,rwsem-readers,sem-chain,mixed-cycle,mmap-pileup"
@@ -366,10 +368,24 @@ run_scenario() {
 	out=$R/out
 	elf=$R/vmcore.elf
 	t1=$(date +%s)
-	timeout $((BOOT_TIMEOUT + 120)) $PY "$HERE/tools/guestdump.py" run --kernel "$VMLINUZ" \
+	# A guest that dies before it is ready (under TCG, SMP text patching now and then traps on
+	# an int3 during boot: "Oops: int3" in ktime_get_update_offsets_now on 7.2) is booted again,
+	# up to BOOT_ATTEMPTS times; each failed attempt's log is kept as serial.log.failed-N.
+	local attempt=1
+	until timeout $((BOOT_TIMEOUT + 120)) $PY "$HERE/tools/guestdump.py" run --kernel "$VMLINUZ" \
 		--initrd "$R/initrd.gz" --serial "$out/serial.log" --elf "$elf" \
-		--mem "$MEM" --smp "$SMP" --timeout "$BOOT_TIMEOUT" --append "$CMDLINE" ||
-		{ tail -n 30 "$out/serial.log" >&2 || true; echo >&2; die "$name: guest did not get ready / dump failed (log: $out/serial.log)"; }
+		--mem "$MEM" --smp "$SMP" --timeout "$BOOT_TIMEOUT" --append "$CMDLINE"; do
+		tail -n 30 "$out/serial.log" >&2 || true
+		echo >&2
+		# the scenario itself failed (LHS-FAIL): booting again would not help
+		if [ "$attempt" -ge "$BOOT_ATTEMPTS" ] || grep -q 'LHS-FAIL' "$out/serial.log" 2>/dev/null; then
+			die "$name: guest did not get ready / dump failed in $attempt attempt(s) (log: $out/serial.log)"
+		fi
+		mv "$out/serial.log" "$out/serial.log.failed-$attempt" 2>/dev/null || true
+		rm -f "$elf"
+		say "$name: the guest failed before the dump (attempt $attempt of $BOOT_ATTEMPTS; log kept as $out/serial.log.failed-$attempt): booting it again"
+		attempt=$((attempt + 1))
+	done
 	t2=$(date +%s)
 	$PY "$HERE/tools/guestdump.py" elf-fix "$elf" || die "$name: elf-fix"
 	dump=$out/$DUMPNAME
