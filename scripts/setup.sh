@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
   libdw-dev libelf-dev libcapstone-dev libboost-graph-dev libfmt-dev libgtest-dev libbenchmark-dev
-  zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev libbpf-dev
+  zlib1g-dev libdeflate-dev liblzo2-dev libsnappy-dev libzstd-dev libbpf-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev graphviz python3
   python3-drgn  # test-only: whatis_test compares slab objects with drgn's slab_object_info
 )

@@ -1,15 +1,31 @@
 #include "dump/decompress.h"
 
+#include <libdeflate.h>
 #include <lzo/lzo1x.h>
 #include <snappy-c.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
 namespace lockhound::dump {
+
+namespace {
+
+struct DeflateDecompressorDeleter {
+    void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+};
+
+// One decompressor per thread, made on first use (libdeflate's state is not shared).
+libdeflate_decompressor* deflate_decompressor() {
+    thread_local std::unique_ptr<libdeflate_decompressor, DeflateDecompressorDeleter> d(
+        libdeflate_alloc_decompressor());
+    return d.get();
+}
+
+}  // namespace
 
 const char* to_string(Compression c) {
     switch (c) {
@@ -38,12 +54,13 @@ Result<> decompress_page(Compression c, std::span<const std::byte> in, std::span
             std::memcpy(out.data(), in.data(), out.size());
             return {};
         case Compression::kZlib: {
-            uLongf len = out.size();
-            int rc = uncompress(reinterpret_cast<Bytef*>(out.data()),
-                                &len,
-                                reinterpret_cast<const Bytef*>(in.data()),
-                                in.size());
-            if (rc != Z_OK || len != out.size()) return bad("zlib error");
+            // makedumpfile's compress2() pages: zlib streams; libdeflate decodes whole buffers.
+            libdeflate_decompressor* d = deflate_decompressor();
+            if (d == nullptr) return bad("no memory for the zlib decompressor");
+            std::size_t len = 0;
+            libdeflate_result rc =
+                libdeflate_zlib_decompress(d, in.data(), in.size(), out.data(), out.size(), &len);
+            if (rc != LIBDEFLATE_SUCCESS || len != out.size()) return bad("zlib error");
             return {};
         }
         case Compression::kLzo: {
