@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -177,11 +178,11 @@ Result<KallsymsDecoded> decode_kallsyms(dump::VirtualMemory& mem,
     if (!table_bytes)
         return std::unexpected(with_context(table_bytes.error(), "kallsyms_token_table"));
     ByteReader table_reader(*table_bytes);
-    std::array<std::string, 256> tokens;
+    std::array<std::string_view, 256> tokens;  // into table_bytes
     for (std::size_t i = 0; i < 256; ++i) {
         if (token_index[i] >= table_reader.size())
             return fail(ErrorKind::kBadData, fmt::format("kallsyms: token {} is out of range", i));
-        tokens[i] = std::string(table_reader.cstring(token_index[i], kMaxTokenLength));
+        tokens[i] = table_reader.cstring(token_index[i], kMaxTokenLength);
     }
 
     // Addresses: one bulk read of the whole offsets (or addresses) table.
@@ -204,7 +205,11 @@ Result<KallsymsDecoded> decode_kallsyms(dump::VirtualMemory& mem,
     // They are expanded into one store first: the encoding is chosen once _stext is known.
     NamesReader names(mem, where.names, limits.max_names_bytes);
     std::uint64_t pos = 0;
-    std::string store;
+    // The table borrows its names from this store (no copy per symbol).
+    auto shared_store = std::make_shared<std::string>();
+    std::string& store = *shared_store;
+    store.resize(std::min<std::size_t>(std::size_t{count} * 32, limits.max_names_bytes));
+    std::size_t used = 0;             // bytes of `store` written
     std::vector<std::uint32_t> ends;  // ends[i]: one past symbol i's typed name in `store`
     ends.reserve(count);
     std::optional<std::uint32_t> stext_index;
@@ -225,26 +230,33 @@ Result<KallsymsDecoded> decode_kallsyms(dump::VirtualMemory& mem,
         auto body = names.get(pos, len);
         if (!body) return std::unexpected(body.error());
         pos += len;
-        const std::size_t begin = store.size();
+        // Room for the longest name allowed plus one token, so a token is copied unchecked.
+        if (used + kMaxExpandedName + kMaxTokenLength > store.size())
+            store.resize(std::max(store.size() * 2, used + kMaxExpandedName + kMaxTokenLength));
+        const std::size_t begin = used;
         for (std::size_t k = 0; k < len; ++k) {
-            store += tokens[static_cast<std::uint8_t>((*body)[k])];
-            if (store.size() - begin > kMaxExpandedName)
+            const std::string_view token = tokens[static_cast<std::uint8_t>((*body)[k])];
+            std::memcpy(store.data() + used, token.data(), token.size());
+            used += token.size();
+            if (used - begin > kMaxExpandedName)
                 return fail(
                     ErrorKind::kBadData,
                     fmt::format(
                         "kallsyms: symbol {} expands beyond {} bytes", i, kMaxExpandedName));
         }
-        if (store.size() > limits.max_names_bytes)
+        if (used > limits.max_names_bytes)
             return fail(
                 ErrorKind::kLimit,
                 fmt::format("kallsyms: names expand beyond {} bytes", limits.max_names_bytes));
-        std::string_view typed(store.data() + begin, store.size() - begin);
+        std::string_view typed(store.data() + begin, used - begin);
         if (typed.size() < 2 || !std::isalpha(static_cast<unsigned char>(typed[0])))
             return fail(ErrorKind::kBadData,
                         fmt::format("kallsyms: symbol {} decodes to garbage", i));
         if (!stext_index && typed.substr(1) == "_stext") stext_index = i;
-        ends.push_back(static_cast<std::uint32_t>(store.size()));
+        ends.push_back(static_cast<std::uint32_t>(used));
     }
+    store.resize(used);
+    store.shrink_to_fit();
 
     // The encoding: the first candidate that puts _stext where VMCOREINFO says it is.
     KallsymsEncoding encoding = encodings.front();
@@ -266,15 +278,16 @@ Result<KallsymsDecoded> decode_kallsyms(dump::VirtualMemory& mem,
     }
 
     out.reserve(out.size() + count);
+    out.retain(shared_store);
     std::uint32_t begin = 0;
     for (std::uint32_t i = 0; i < count; ++i) {
         std::string_view typed(store.data() + begin, ends[i] - begin);
         begin = ends[i];
-        out.add(Symbol{.address = symbol_address(encoding, addrs, i, where, relative_base),
-                       .size = 0,
-                       .name = typed.substr(1),
-                       .module = {},
-                       .type = typed[0]});
+        out.add_borrowed(Symbol{.address = symbol_address(encoding, addrs, i, where, relative_base),
+                                .size = 0,
+                                .name = typed.substr(1),
+                                .module = {},
+                                .type = typed[0]});
     }
     return KallsymsDecoded{.count = count, .encoding = encoding};
 }
