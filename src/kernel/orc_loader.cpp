@@ -70,6 +70,21 @@ std::string elf_message() {
 
 }  // namespace
 
+std::optional<OrcFormatChoice> choose_orc_format_without_entries(
+    std::optional<std::span<const std::byte>> header, const OrcFormatHints& hints) {
+    if (hints.forced) return OrcFormatChoice{*hints.forced, "as requested"};
+    if (header) {
+        if (auto f = orc_format_from_header(*header))
+            return OrcFormatChoice{*f, "by the .orc_header hash"};
+    }
+    if (hints.types) {
+        auto by_type = orc_format_from_types(*hints.types);
+        if (by_type && *by_type != OrcFormat::kV3)
+            return OrcFormatChoice{*by_type, "by struct orc_entry"};
+    }
+    return std::nullopt;
+}
+
 OrcFormatChoice choose_orc_format(std::optional<std::span<const std::byte>> header,
                                   std::span<const std::byte> entries,
                                   const OrcFormatHints& hints) {
@@ -164,11 +179,6 @@ Result<OrcTable> load_kernel_orc_from_memory(dump::VirtualMemory& memory,
             *start_orc,
             fmt::format(
                 "ORC tables disagree: {} IPs but {} bytes of entries", n, *stop_orc - *start_orc));
-    auto ip_bytes = read_bulk(memory, *start_ip, n * 4);
-    if (!ip_bytes) return std::unexpected(ip_bytes.error());
-    auto orc_bytes = read_bulk(memory, *start_orc, n * kOrcEntrySize);
-    if (!orc_bytes) return std::unexpected(orc_bytes.error());
-
     std::optional<std::vector<std::byte>> header_bytes;
     auto hs = symbols.address_of("__start_orc_header");
     auto he = symbols.address_of("__stop_orc_header");
@@ -177,19 +187,52 @@ Result<OrcTable> load_kernel_orc_from_memory(dump::VirtualMemory& memory,
     }
     std::optional<std::span<const std::byte>> header;
     if (header_bytes) header = std::span<const std::byte>(*header_bytes);
+    auto stext = symbols.address_of("_stext");
+    auto etext = symbols.address_of("_etext");
+    auto lk = symbols.address_of("orc_lookup");
+    auto lk_end = symbols.address_of("orc_lookup_end");
+    const bool have_text = stext && etext && *etext > *stext;
+    const bool have_lookup = lk && lk_end && *lk_end > *lk && (*lk_end - *lk) % 4 == 0 &&
+                             *lk_end - *lk <= kMaxTableBytes;
+
+    // When the format is known without the entries, the table is read on demand: a backtrace
+    // needs a few hundred of its entries, not megabytes of pages.
+    if (auto choice = choose_orc_format_without_entries(header, hints)) {
+        auto reader = [&memory](std::uint64_t address, std::span<std::byte> out) {
+            return memory.read(address, out).has_value();
+        };
+        auto table = OrcTable::on_demand(
+            *start_ip, *start_orc, n, choice->format, "vmlinux", std::move(reader));
+        if (table) {
+            std::string lookup = "no orc_lookup";
+            if (have_text) {
+                table->set_lookup_words_at(
+                    *stext, *etext, have_lookup ? *lk : 0, have_lookup ? (*lk_end - *lk) / 4 : 0);
+                if (have_lookup) lookup = "the kernel's orc_lookup";
+            }
+            table->set_description(
+                fmt::format("ORC tables from the dump's memory, read on demand ({} entries, "
+                            "format {}, {}; {})",
+                            table->size(),
+                            to_string(choice->format),
+                            choice->how,
+                            lookup));
+            return table;
+        }
+    }
+
+    auto ip_bytes = read_bulk(memory, *start_ip, n * 4);
+    if (!ip_bytes) return std::unexpected(ip_bytes.error());
+    auto orc_bytes = read_bulk(memory, *start_orc, n * kOrcEntrySize);
+    if (!orc_bytes) return std::unexpected(orc_bytes.error());
     OrcFormatChoice choice = choose_orc_format(header, *orc_bytes, hints);
     auto table = OrcTable::from_raw(*start_ip, *ip_bytes, *orc_bytes, choice.format, "vmlinux");
     if (!table) return std::unexpected(table.error());
 
     std::string lookup = "no orc_lookup";
-    auto stext = symbols.address_of("_stext");
-    auto etext = symbols.address_of("_etext");
-    auto lk = symbols.address_of("orc_lookup");
-    auto lk_end = symbols.address_of("orc_lookup_end");
-    if (stext && etext && *etext > *stext) {
+    if (have_text) {
         bool used = false;
-        if (lk && lk_end && *lk_end > *lk && (*lk_end - *lk) % 4 == 0 &&
-            *lk_end - *lk <= kMaxTableBytes) {
+        if (have_lookup) {
             if (auto words = read_bulk(memory, *lk, *lk_end - *lk)) {
                 std::vector<std::uint32_t> w((*lk_end - *lk) / 4);
                 std::memcpy(w.data(), words->data(), w.size() * 4);

@@ -35,6 +35,11 @@ struct OrcFormatChoice {
     std::string how;  // "by the .orc_header hash", "by the entries' shape", ...
 };
 
+// The choice when it needs no entries: forced, by the .orc_header hash, or by struct orc_entry
+// when that alone tells the format (not v3 against v4); nullopt when the entries must be read.
+std::optional<OrcFormatChoice> choose_orc_format_without_entries(
+    std::optional<std::span<const std::byte>> header, const OrcFormatHints& hints);
+
 // header: the 20 `.orc_header` bytes when the kernel has them; entries: raw 6-byte entries.
 OrcFormatChoice choose_orc_format(std::optional<std::span<const std::byte>> header,
                                   std::span<const std::byte> entries,
@@ -49,7 +54,9 @@ OrcFormatChoice choose_orc_format(std::optional<std::span<const std::byte>> head
 
 // The kernel's table read from memory, located by the symbols __start_orc_unwind_ip,
 // __stop_orc_unwind_ip, __start_orc_unwind (and orc_lookup, orc_lookup_end, _stext, _etext for
-// the kernel's own lookup blocks; __start_orc_header/__stop_orc_header for the format).
+// the kernel's own lookup blocks; __start_orc_header/__stop_orc_header for the format). When
+// the header or struct orc_entry tells the format, the table is read on demand (it must then
+// not outlive `memory`); otherwise it is read whole, for the entries' shape.
 [[nodiscard]] Result<OrcTable> load_kernel_orc_from_memory(dump::VirtualMemory& memory,
                                                            const debuginfo::SymbolTable& symbols,
                                                            const OrcFormatHints& hints);
