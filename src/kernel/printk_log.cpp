@@ -323,8 +323,19 @@ PrintkLog read_prb_of(Kernel& k, std::uint64_t prb_ptr) {
     l.ts_nsec = o.need("printk_info", "ts_nsec");
     l.text_len = o.need("printk_info", "text_len");
     l.caller_id = o.need("printk_info", "caller_id");
-    l.facility = o.maybe("printk_info", "facility");
-    o.level("printk_info", l.level_byte, l.level_bit, l.level_bits, l.facility);
+    // VMCOREINFO has no facility or level. When its text_len (u16) and caller_id (u32) leave
+    // exactly two bytes between them, those are facility and the flags:5/level:3 byte, as in
+    // every printk_info: no type lookup is needed (with DWARF it would scan most of the
+    // compilation units to reach kernel/printk's).
+    if (auto tl = k.dump().vmcoreinfo.offset("printk_info.text_len"),
+        cid = k.dump().vmcoreinfo.offset("printk_info.caller_id");
+        tl && cid && *cid == *tl + 4) {
+        l.facility = *tl + 2;
+        l.level_byte = *tl + 3, l.level_bit = 5, l.level_bits = 3;
+    } else {
+        l.facility = o.maybe("printk_info", "facility");
+        o.level("printk_info", l.level_byte, l.level_bit, l.level_bits, l.facility);
+    }
     l.size_bits = o.need("prb_data_ring", "size_bits");
     l.data = o.need("prb_data_ring", "data");
     if (!o.ok) {
