@@ -1,7 +1,11 @@
 #include "dump/diskdump.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+#include <functional>
+#include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -169,6 +173,16 @@ Result<const std::byte*> DiskDump::page(std::uint64_t pfn) {
 }
 
 Result<> DiskDump::decode(std::uint64_t pfn, std::span<std::byte> dest) {
+    unsigned methods = 0;
+    auto r = decode_page(pfn, dest, methods);
+    seen_methods_ |= methods;
+    if (r) ++pages_decoded_;
+    return r;
+}
+
+Result<> DiskDump::decode_page(std::uint64_t pfn,
+                               std::span<std::byte> dest,
+                               unsigned& methods) const {
     const std::uint64_t bs = header_.block_size;
     if (!dumped(pfn))
         return fail_at(ErrorKind::kNotInDump,
@@ -205,7 +219,7 @@ Result<> DiskDump::decode(std::uint64_t pfn, std::span<std::byte> dest) {
         method = Compression::kZstd;
     else if (size != bs)
         return fail_at(ErrorKind::kBadData, pfn * bs, "uncompressed page of the wrong size");
-    seen_methods_ |= 1u << static_cast<unsigned>(method);
+    methods |= 1u << static_cast<unsigned>(method);
 
     std::span<const std::byte> in = bytes_.view(offset, size);
     std::vector<std::byte> copy;
@@ -225,7 +239,60 @@ Result<> DiskDump::decode(std::uint64_t pfn, std::span<std::byte> dest) {
         e.kind = ErrorKind::kBadData;
         return std::unexpected(e);
     }
-    ++pages_decoded_;
+    return {};
+}
+
+Result<> DiskDump::read_pages(std::span<const std::uint64_t> paddrs,
+                              std::size_t page_size,
+                              std::span<std::byte> out,
+                              std::size_t& failed) {
+    const std::uint64_t bs = header_.block_size;
+    const bool aligned = std::ranges::all_of(paddrs, [&](std::uint64_t p) { return p % bs == 0; });
+    if (page_size != bs || !aligned || paddrs.size() < kParallelPages ||
+        std::thread::hardware_concurrency() < 2)
+        return PhysicalMemory::read_pages(paddrs, page_size, out, failed);
+    // Cached pages are copied; the others are decoded, the second half on another thread.
+    std::vector<std::size_t> todo;
+    todo.reserve(paddrs.size());
+    for (std::size_t i = 0; i < paddrs.size(); ++i) {
+        if (Slot* hit = cached(paddrs[i] / bs))
+            std::memcpy(out.data() + i * bs, hit->data.get(), bs);
+        else
+            todo.push_back(i);
+    }
+    struct Part {
+        std::optional<std::size_t> failed_at;
+        std::optional<Error> error;
+        unsigned methods = 0;
+        std::uint64_t decoded = 0;
+    };
+    auto run = [&](std::span<const std::size_t> indices, Part& part) {
+        for (std::size_t i : indices) {
+            auto r = decode_page(paddrs[i] / bs, out.subspan(i * bs, bs), part.methods);
+            if (!r) {
+                part.failed_at = i;
+                part.error = r.error();
+                return;
+            }
+            ++part.decoded;
+        }
+    };
+    const std::span<const std::size_t> all(todo);
+    const std::size_t half = todo.size() / 2;
+    Part first, second;
+    {
+        std::jthread helper(run, all.subspan(half), std::ref(second));
+        run(all.first(half), first);
+    }
+    seen_methods_ |= first.methods | second.methods;
+    pages_decoded_ += first.decoded + second.decoded;
+    // The first page that failed, in order: the first half's pages come first.
+    for (Part* part : {&first, &second}) {
+        if (part->error) {
+            failed = *part->failed_at;
+            return std::unexpected(*part->error);
+        }
+    }
     return {};
 }
 

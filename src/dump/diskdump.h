@@ -43,6 +43,13 @@ class DiskDump final : public PhysicalMemory {
     [[nodiscard]] static Result<std::unique_ptr<DiskDump>> open(const ByteSource& bytes);
 
     Result<> read_phys(std::uint64_t paddr, std::span<std::byte> out) override;
+    // Whole pages not in the cache are decoded straight into `out` (not cached, as read_phys
+    // does), half of them on a second thread when there are at least kParallelPages.
+    Result<> read_pages(std::span<const std::uint64_t> paddrs,
+                        std::size_t page_size,
+                        std::span<std::byte> out,
+                        std::size_t& failed) override;
+    static constexpr std::size_t kParallelPages = 16;
     bool has_page(std::uint64_t paddr) const override;
     std::uint64_t phys_end() const override { return header_.max_mapnr * header_.block_size; }
 
@@ -74,6 +81,11 @@ class DiskDump final : public PhysicalMemory {
     Slot* cached(std::uint64_t pfn);  // the cached page (marked used), or nullptr
     [[nodiscard]] Result<const std::byte*> page(std::uint64_t pfn);               // cached
     [[nodiscard]] Result<> decode(std::uint64_t pfn, std::span<std::byte> dest);  // not cached
+    // decode() without touching the counters (safe on several threads): the page's method is
+    // or-ed into `methods`.
+    [[nodiscard]] Result<> decode_page(std::uint64_t pfn,
+                                       std::span<std::byte> dest,
+                                       unsigned& methods) const;
 
     const ByteSource& bytes_;
     DiskDumpHeader header_;

@@ -1,5 +1,8 @@
 #include "dump/kernel_address_space.h"
 
+#include <optional>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "dump/vmcoreinfo.h"
@@ -92,6 +95,34 @@ Result<> KernelAddressSpace::read(std::uint64_t vaddr, std::span<std::byte> out)
     std::size_t done = 0;
     while (done < out.size()) {
         std::uint64_t at = vaddr + done;
+        // A run of whole pages (BTF, kallsyms tables) is translated first and read at once: a
+        // compressed dump decodes them on two threads.
+        if ((at & (kPage - 1)) == 0 && out.size() - done >= kBulkPages * kPage) {
+            const std::size_t pages = (out.size() - done) / kPage;
+            std::vector<std::uint64_t> paddrs;
+            paddrs.reserve(pages);
+            std::optional<Error> unmapped;
+            for (std::size_t i = 0; i < pages; ++i) {
+                auto p = translate(at + i * kPage);
+                if (!p) {
+                    unmapped = p.error();  // carries its address
+                    break;
+                }
+                paddrs.push_back(*p);
+            }
+            std::size_t failed = 0;
+            auto r =
+                phys_.read_pages(paddrs, kPage, out.subspan(done, paddrs.size() * kPage), failed);
+            if (!r) {
+                Error e = r.error();
+                e.address = at + failed * kPage;
+                e.has_address = true;
+                return std::unexpected(e);
+            }
+            if (unmapped) return std::unexpected(*unmapped);
+            done += paddrs.size() * kPage;
+            continue;
+        }
         auto p = translate(at);
         if (!p) return std::unexpected(p.error());  // carries at
         std::size_t n = std::min<std::size_t>(out.size() - done, kPage - (at & (kPage - 1)));

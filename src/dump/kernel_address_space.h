@@ -41,6 +41,7 @@ class KernelAddressSpace final : public VirtualMemory {
     PhysicalMemory& physical() { return phys_; }
 
   private:
+    static constexpr std::size_t kBulkPages = 16;  // reads of this many whole pages go at once
     [[nodiscard]] Result<std::uint64_t> walk(std::uint64_t vaddr);
 
     PhysicalMemory& phys_;

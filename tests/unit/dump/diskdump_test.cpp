@@ -223,6 +223,67 @@ INSTANTIATE_TEST_SUITE_P(Codecs,
                                            PageCodec::kSnappy,
                                            PageCodec::kZstd));
 
+// read_pages() decodes a run of pages on two threads: the bytes are those of reading each page,
+// pages already cached are copied, and a failure is that of the first failing page in order
+// (whichever thread met it), as reading them one by one would report.
+TEST(DiskDump, ReadPagesInParallelAgreesWithOneByOne) {
+    KdumpSpec spec = sample_spec();
+    spec.excluded = {};
+    Built b(spec);
+    MemoryBytes src(b.file);
+    auto dd = open_bytes(src);
+    ASSERT_TRUE(dd.has_value());
+    std::vector<std::uint64_t> paddrs;
+    for (std::uint64_t pfn = 0; pfn < 40; ++pfn)
+        if (pfn != 31) paddrs.push_back(pfn * kPage);
+    paddrs.push_back(100 * kPage);
+    paddrs.push_back(7 * kPage);  // the same page twice
+    ASSERT_GE(paddrs.size(), DiskDump::kParallelPages);
+    expect_page_reads(**dd, b.mem, 12);  // one page in the cache already
+    Bytes got(paddrs.size() * kPage);
+    std::size_t failed = 99;
+    auto r = (*dd)->read_pages(paddrs, kPage, got, failed);
+    ASSERT_TRUE(r.has_value()) << r.error().describe();
+    for (std::size_t i = 0; i < paddrs.size(); ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(Bytes(got.begin() + static_cast<std::ptrdiff_t>(i * kPage),
+                        got.begin() + static_cast<std::ptrdiff_t>((i + 1) * kPage)),
+                  b.mem.read(paddrs[i], kPage));
+    }
+    EXPECT_EQ(failed, 99u) << "untouched on success";
+
+    // Two bad pages, one in each thread's half: the earlier one is reported.
+    for (std::uint64_t pfn : {std::uint64_t{33}, std::uint64_t{6}}) {
+        Built c(spec);
+        // Both pages unreadable: pfn 6 (first half) and 33 (second half); then only 33.
+        for (std::uint64_t victim : {std::uint64_t{6}, std::uint64_t{33}}) {
+            if (victim < pfn) continue;
+            std::uint64_t data = c.layout.data_of.at(victim);
+            c.file[data] ^= std::byte{0xff};
+            c.file[data + 1] ^= std::byte{0xff};
+            c.file[data + 20] ^= std::byte{0x55};
+        }
+        MemoryBytes csrc(c.file);
+        auto cd = open_bytes(csrc);
+        ASSERT_TRUE(cd.has_value());
+        std::vector<std::uint64_t> run;
+        for (std::uint64_t q = 0; q < 40; ++q)
+            if (q != 31) run.push_back(q * kPage);
+        Bytes out(run.size() * kPage);
+        std::size_t at = 0;
+        auto bad = (*cd)->read_pages(run, kPage, out, at);
+        ASSERT_FALSE(bad.has_value());
+        EXPECT_EQ(run[at], pfn * kPage);
+        EXPECT_EQ(bad.error().kind, ErrorKind::kBadData) << bad.error().describe();
+        // The same as reading the pages one by one.
+        std::size_t one_by_one = 0;
+        auto seq = (*cd)->PhysicalMemory::read_pages(run, kPage, out, one_by_one);
+        ASSERT_FALSE(seq.has_value());
+        EXPECT_EQ(one_by_one, at);
+        EXPECT_EQ(seq.error().address, bad.error().address);
+    }
+}
+
 TEST(DiskDump, CorruptDescriptors) {
     Built b;
     struct Case {

@@ -238,6 +238,7 @@ TEST_P(KernelAddressSpaceTest, CStringStopsAtAMissingPage) {
 // The same address space through real dump files built from the same memory.
 TEST_P(KernelAddressSpaceTest, ThroughKdumpAndElfFiles) {
     Space s(layout());
+    s.mem.fill_pattern(Layout::kPhys1g + 0x200000, 24 * kPage);  // for reads of whole-page runs
     testing::KdumpSpec ks;
     ks.vmcoreinfo = s.vmcoreinfo;
     ks.phys_base = s.l.phys_base;
@@ -283,6 +284,20 @@ TEST_P(KernelAddressSpaceTest, ThroughKdumpAndElfFiles) {
         auto unmapped = kas.read_u64(s.l.vmalloc + 4 * kPage + 8);
         ASSERT_FALSE(unmapped.has_value());
         EXPECT_EQ(unmapped.error().kind, ErrorKind::kUnmapped);
+
+        // Runs of whole pages are translated first and read at once (two threads on a
+        // compressed dump): the same bytes, and the same first error, as page by page.
+        auto run = kas.read_bytes(s.l.huge1g + 0x200000 + 0x10, 24 * kPage - 0x10);
+        ASSERT_TRUE(run.has_value()) << run.error().describe();
+        EXPECT_EQ(*run, s.mem.read(Layout::kPhys1g + 0x200000 + 0x10, 24 * kPage - 0x10));
+        auto cut = kas.read_bytes(s.l.huge2m, 20 * kPage);  // pages 3.. are not in the dump
+        ASSERT_FALSE(cut.has_value());
+        EXPECT_EQ(cut.error().kind, ErrorKind::kNotInDump);
+        EXPECT_EQ(cut.error().address, s.l.huge2m + 3 * kPage);
+        auto beyond = kas.read_bytes(s.l.vmalloc, 20 * kPage);  // 4 pages mapped, then nothing
+        ASSERT_FALSE(beyond.has_value());
+        EXPECT_EQ(beyond.error().kind, ErrorKind::kUnmapped);
+        EXPECT_EQ(beyond.error().address, s.l.vmalloc + 4 * kPage);
     }
 }
 
