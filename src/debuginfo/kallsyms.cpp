@@ -184,6 +184,12 @@ Result<KallsymsDecoded> decode_kallsyms(dump::VirtualMemory& mem,
             return fail(ErrorKind::kBadData, fmt::format("kallsyms: token {} is out of range", i));
         tokens[i] = table_reader.cstring(token_index[i], kMaxTokenLength);
     }
+    // Each token padded to kPadded bytes, so that a short one is copied with one fixed-size
+    // memcpy (the store keeps kMaxTokenLength bytes of room past every name).
+    constexpr std::size_t kPadded = 16;
+    std::array<std::array<char, kPadded>, 256> padded{};
+    for (std::size_t i = 0; i < 256; ++i)
+        std::memcpy(padded[i].data(), tokens[i].data(), std::min(tokens[i].size(), kPadded));
 
     // Addresses: one bulk read of the whole offsets (or addresses) table.
     const bool relative = where.offsets != 0;
@@ -235,8 +241,12 @@ Result<KallsymsDecoded> decode_kallsyms(dump::VirtualMemory& mem,
             store.resize(std::max(store.size() * 2, used + kMaxExpandedName + kMaxTokenLength));
         const std::size_t begin = used;
         for (std::size_t k = 0; k < len; ++k) {
-            const std::string_view token = tokens[static_cast<std::uint8_t>((*body)[k])];
-            std::memcpy(store.data() + used, token.data(), token.size());
+            const auto t = static_cast<std::uint8_t>((*body)[k]);
+            const std::string_view token = tokens[t];
+            if (token.size() <= kPadded)
+                std::memcpy(store.data() + used, padded[t].data(), kPadded);
+            else
+                std::memcpy(store.data() + used, token.data(), token.size());
             used += token.size();
             if (used - begin > kMaxExpandedName)
                 return fail(
@@ -256,7 +266,6 @@ Result<KallsymsDecoded> decode_kallsyms(dump::VirtualMemory& mem,
         ends.push_back(static_cast<std::uint32_t>(used));
     }
     store.resize(used);
-    store.shrink_to_fit();
 
     // The encoding: the first candidate that puts _stext where VMCOREINFO says it is.
     KallsymsEncoding encoding = encodings.front();

@@ -1,7 +1,8 @@
 // Fuzz target: ORC unwind tables and entries (src/kernel/orc_*): raw entries in every format,
 // format detection from a header hash and from the entries' shape, a table built from raw
 // self-relative IPs (sorting, validation), the kernel's lookup blocks, IP lookups, a module's
-// table read from memory (load_module_orc) and the kernel + module table set.
+// table read from memory (load_module_orc), the kernel + module table set, and the kernel's table
+// read on demand from memory (OrcTable::on_demand).
 //
 // Input: u8 format (1..4), u8 flags, u16 entry count n, u32 text size (low 24 bits); then n
 // int32 IPs, n 6-byte entries, then u32 lookup-block words; the whole input is also mapped as
@@ -90,5 +91,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::uint64_t ip : probes) (void)tables.find(ip);
     for (std::uint64_t ip : {kModule, kModule + kHeader + 1, kModule + m.text_size})
         (void)tables.find(ip);
+
+    // The same bytes as the kernel's table read on demand from memory (the input), with lookup
+    // words from the tail (flags 8) and a count that may run past the image (flags 16).
+    const std::size_t count = (flags & 16) ? std::size_t{n} + 4096 : n;
+    auto lazy = OrcTable::on_demand(
+        kModule + kHeader,
+        kModule + kHeader + ip_bytes.size(),
+        count,
+        format,
+        "fuzz",
+        [&mem](std::uint64_t a, std::span<std::byte> out) { return mem.read(a, out).has_value(); });
+    if (lazy) {
+        const std::uint64_t tail_at = kModule + kHeader + ip_bytes.size() + orc_bytes.size();
+        lazy->set_lookup_words_at(kText, text_end, (flags & 8) ? tail_at : 0, words.size());
+        for (std::uint64_t ip : probes)
+            if (const OrcEntry* e = lazy->find(ip)) (void)describe(*e);
+        for (std::size_t i = 0; i < 16 && i < lazy->size(); ++i)
+            (void)lazy->find(lazy->ip_at(i * lazy->size() / 16) + 1);
+    }
     return 0;
 }

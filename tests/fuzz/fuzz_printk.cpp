@@ -2,14 +2,18 @@
 // is mapped at kBase and holds a printk_ringbuffer at its start (laid out as
 // tests/support/printk_builder.h writes it: desc ring, info array, text ring, with pointers the
 // fuzzer may aim anywhere); the same image is read as a log_buf whose length and indexes are its
-// first words. The walks must stay bounded whatever the ids, positions and lengths.
+// first words. The walks must stay bounded whatever the ids, positions and lengths. The records
+// and the raw input, as one record's text, go through the log triage (scan_log).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 
 #include "fuzz_image_memory.h"
 #include "kernel/printk_log.h"
+#include "kernel/triage.h"
 
 using namespace lockhound;
 
@@ -32,7 +36,12 @@ kernel::PrbLayout layout() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     fuzz::ImageMemory mem(kBase, std::as_bytes(std::span(data, size)));
-    (void)kernel::read_prb(mem, kBase, layout());
+    // The records read are what triage scans (panic, hung tasks, stalls): fuzzed text there too.
+    (void)kernel::scan_log(kernel::read_prb(mem, kBase, layout()));
+    kernel::PrintkLog raw;
+    raw.records.push_back({.text = std::string(reinterpret_cast<const char*>(data),
+                                               std::min<std::size_t>(size, 8192))});
+    (void)kernel::scan_log(raw);
     if (size >= 12) {
         kernel::LegacyLogLayout l;
         l.header_size = 16, l.ts_nsec = 0, l.len = 8, l.text_len = 10, l.facility = 14;
