@@ -51,7 +51,7 @@
 #   LHS_NREADERS      mmap-pileup: `cat /proc/PID/cmdline` readers (default 4)
 #   LHS_NPS           mmap-pileup: busybox `ps` readers (default 1)
 #   LHS_BOOT_TIMEOUT  seconds until the guest must be ready (default 300)
-#   LHS_BOOT_ATTEMPTS boots tried when the guest dies before the dump (default 3)
+#   LHS_BOOT_ATTEMPTS boots tried when the guest fails before the dump (default 3)
 #   LHS_MAX_DUMP      max bytes of one vmcore (default 20000000)
 #   LHS_MKD_LEVEL     makedumpfile dump level (default: 31 before 6.10, else 23)
 #   LHS_KCC           compiler for the module (default: the kernel's gcc-N if
@@ -368,17 +368,19 @@ run_scenario() {
 	out=$R/out
 	elf=$R/vmcore.elf
 	t1=$(date +%s)
-	# A guest that dies before it is ready (under TCG, SMP text patching now and then traps on
-	# an int3 during boot: "Oops: int3" in ktime_get_update_offsets_now on 7.2) is booted again,
-	# up to BOOT_ATTEMPTS times; each failed attempt's log is kept as serial.log.failed-N.
+	# A guest that fails before the dump is booted again, up to BOOT_ATTEMPTS times; each failed
+	# attempt's log is kept as serial.log.failed-N. Under TCG both kinds of failure seen are
+	# races: SMP text patching trapping on an int3 during boot ("Oops: int3" in
+	# ktime_get_update_offsets_now on 7.2), and a scenario whose threads did not reach the
+	# intended state in time on a loaded host (LHS-FAIL SETUP-FAILED on 5.10: a reader got the
+	# rwsem before the writer had queued).
 	local attempt=1
 	until timeout $((BOOT_TIMEOUT + 120)) $PY "$HERE/tools/guestdump.py" run --kernel "$VMLINUZ" \
 		--initrd "$R/initrd.gz" --serial "$out/serial.log" --elf "$elf" \
 		--mem "$MEM" --smp "$SMP" --timeout "$BOOT_TIMEOUT" --append "$CMDLINE"; do
 		tail -n 30 "$out/serial.log" >&2 || true
 		echo >&2
-		# the scenario itself failed (LHS-FAIL): booting again would not help
-		if [ "$attempt" -ge "$BOOT_ATTEMPTS" ] || grep -q 'LHS-FAIL' "$out/serial.log" 2>/dev/null; then
+		if [ "$attempt" -ge "$BOOT_ATTEMPTS" ]; then
 			die "$name: guest did not get ready / dump failed in $attempt attempt(s) (log: $out/serial.log)"
 		fi
 		mv "$out/serial.log" "$out/serial.log.failed-$attempt" 2>/dev/null || true
