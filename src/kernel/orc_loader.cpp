@@ -88,17 +88,14 @@ std::optional<OrcFormatChoice> choose_orc_format_without_entries(
 OrcFormatChoice choose_orc_format(std::optional<std::span<const std::byte>> header,
                                   std::span<const std::byte> entries,
                                   const OrcFormatHints& hints) {
-    if (hints.forced) return {*hints.forced, "as requested"};
-    if (header) {
-        if (auto f = orc_format_from_header(*header)) return {*f, "by the .orc_header hash"};
-    }
+    if (auto choice = choose_orc_format_without_entries(header, hints)) return *choice;
+    // What is left: struct orc_entry says v3 (or nothing), and only the entries can tell more.
     std::optional<OrcFormat> by_type;
     if (hints.types) by_type = orc_format_from_types(*hints.types);
     std::optional<OrcFormat> by_shape = orc_format_from_shape(entries);
     if (by_type) {
         // The type cannot tell v3 from v4 (only register numbers differ): the shape can.
-        if (*by_type == OrcFormat::kV3 && by_shape &&
-            (*by_shape == OrcFormat::kV3 || *by_shape == OrcFormat::kV4))
+        if (by_shape && (*by_shape == OrcFormat::kV3 || *by_shape == OrcFormat::kV4))
             return {*by_shape, "by struct orc_entry and the entries' shape"};
         return {*by_type, "by struct orc_entry"};
     }

@@ -241,10 +241,13 @@ std::size_t OrcTable::chunks_read() const {
 
 const OrcEntry* OrcTable::find_on_demand(std::uint64_t ip) const {
     Lazy& z = *lazy_;
-    if (z.out_of_order) {
+    // An unsorted table is answered from the whole table, sorted; binary searches over the
+    // chunks could be wrong, so none at all when it cannot be read.
+    auto from_whole = [&]() -> const OrcEntry* {
         const OrcTable* whole = z.whole(format_);
-        if (whole) return whole->find(ip);
-    }
+        return whole ? whole->find(ip) : nullptr;
+    };
+    if (z.out_of_order) return from_whole();
     if (ip < first_ip_ || ip >= end_) return nullptr;
     const std::size_t n = z.n;
     std::size_t lo = 0, hi = n;
@@ -276,10 +279,7 @@ const OrcEntry* OrcTable::find_on_demand(std::uint64_t ip) const {
     }
     if (*i == n) return nullptr;  // no IP at or below ip
     const OrcEntry* e = z.entry(*i);
-    if (z.out_of_order) {  // this lookup found the table unsorted: answer from the whole table
-        if (const OrcTable* whole = z.whole(format_)) return whole->find(ip);
-    }
-    return e;
+    return z.out_of_order ? from_whole() : e;  // this lookup may have found the table unsorted
 }
 
 Result<OrcTable> OrcTable::from_entries(std::vector<std::uint64_t> ips,

@@ -274,8 +274,7 @@ struct Offsets {
         ok = false;
         return 0;
     }
-    // The level:3 bitfield: from the types when they describe it, else the byte after facility
-    // (its place in every kernel since 3.5), top three bits.
+    // The level:3 bitfield: from the types when they describe it, else after_facility().
     void level(std::string_view st,
                std::uint64_t& byte,
                std::uint32_t& bit,
@@ -286,6 +285,14 @@ struct Offsets {
             byte = m->offset, bit = m->bit_offset, bits = m->bit_size;
             return;
         }
+        after_facility(facility, byte, bit, bits);
+    }
+    // The level without the types: the byte after facility (its place in every kernel since
+    // 3.5), top three bits.
+    static void after_facility(std::optional<std::uint64_t> facility,
+                               std::uint64_t& byte,
+                               std::uint32_t& bit,
+                               std::uint32_t& bits) {
         byte = facility ? *facility + 1 : 0;
         bit = 5, bits = 3;
     }
@@ -331,7 +338,7 @@ PrintkLog read_prb_of(Kernel& k, std::uint64_t prb_ptr) {
         cid = k.dump().vmcoreinfo.offset("printk_info.caller_id");
         tl && cid && *cid == *tl + 4) {
         l.facility = *tl + 2;
-        l.level_byte = *tl + 3, l.level_bit = 5, l.level_bits = 3;
+        Offsets::after_facility(l.facility, l.level_byte, l.level_bit, l.level_bits);
     } else {
         l.facility = o.maybe("printk_info", "facility");
         o.level("printk_info", l.level_byte, l.level_bit, l.level_bits, l.facility);

@@ -114,6 +114,13 @@ std::vector<SharedDump> all_truth_dumps() {
     return out;
 }
 
+std::vector<SharedDump> every_dump() {
+    auto out = all_truth_dumps();
+    auto extra = extra_dumps();
+    out.insert(out.end(), extra.begin(), extra.end());
+    return out;
+}
+
 std::optional<SharedDump> shared_dump(const std::string& scenario) {
     for (auto& d : shared_dumps())
         if (d.scenario == scenario) return d;

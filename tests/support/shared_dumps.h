@@ -35,6 +35,8 @@ std::optional<SharedDump> shared_dump(const std::string& scenario);
 // <root>/<release>/<scenario>/{truth.json,vmcore*}; root is $LOCKHOUND_EXTRA_DUMPS, else
 // ${XDG_CACHE_HOME:-~/.cache}/lh-dumps.
 std::vector<SharedDump> extra_dumps();
+// all_truth_dumps() followed by extra_dumps(): every dump of every kernel at hand.
+std::vector<SharedDump> every_dump();
 // The DWARF vmlinux of exactly this release (the debuginfo cache or /usr/lib/debug); unlike
 // vmlinux_for, $LOCKHOUND_VMLINUX counts only when its path names the release.
 std::optional<std::string> release_vmlinux(const std::string& release);

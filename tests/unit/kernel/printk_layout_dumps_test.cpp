@@ -26,8 +26,7 @@ void expect_layout_agrees(Kernel& k) {
 }
 
 TEST(PrintkLayoutDumps, FacilityAndLevelSitBetweenTextLenAndCallerId) {
-    auto dumps = lockhound::testing::all_truth_dumps();
-    for (auto& d : lockhound::testing::extra_dumps()) dumps.push_back(d);
+    auto dumps = lockhound::testing::every_dump();
     if (dumps.empty()) GTEST_SKIP() << "no shared or generated dumps";
     int checked = 0;
     for (const auto& d : dumps) {
